@@ -1,0 +1,227 @@
+"""The ``xtenant`` command line: parses, calls the library, renders. Nothing else.
+
+Start-up cost matters (CI runs it hundreds of times): the Azure SDKs and msgraph are
+imported only inside the commands that talk to Azure, never at module level.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from . import exitcodes
+from .output import Printer
+
+app = typer.Typer(
+    name="xtenant",
+    help="Secret-less cross-tenant identity chains on Microsoft Entra / Azure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+sandbox_app = typer.Typer(help="The local Azure for tests, demos and rehearsals.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+class Fmt(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class State:
+    cloud: str | None = None
+    verbose: int = 0
+
+
+STATE = State()
+
+ConfigOpt = Annotated[
+    Path,
+    typer.Option("-c", "--config", envvar="XTENANT_CONFIG", help="Configuration file (YAML)."),
+]
+OutputOpt = Annotated[Fmt, typer.Option("-o", "--output", help="Output format.")]
+
+
+@app.callback()
+def _global(
+    cloud: Annotated[
+        str | None,
+        typer.Option(
+            "--cloud",
+            envvar="XTENANT_CLOUD",
+            help="public, usgov, china or a path to a cloud JSON file (overrides the config).",
+        ),
+    ] = None,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail.")] = 0,
+) -> None:
+    STATE.cloud = cloud
+    STATE.verbose = verbose
+
+
+def _fail(printer: Printer, message: str, code: int = exitcodes.ERROR) -> NoReturn:
+    printer.error(message)
+    raise typer.Exit(code)
+
+
+# ---- configuration ----------------------------------------------------------------------
+
+
+@app.command()
+def validate(
+    config: ConfigOpt = Path("xtenant.yaml"),
+    output: OutputOpt = Fmt.table,
+) -> None:
+    """Check the configuration: schema, cross-references and least-privilege lint. No network."""
+    from .config import ConfigError, load_config
+
+    printer = Printer()
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        if output is Fmt.json:
+            printer.json({"valid": False, "errors": [i.to_json() for i in exc.issues],
+                          "warnings": []})
+        else:
+            for issue in exc.issues:
+                printer.issue(issue)
+            printer.summary(f"{config}: {_count(exc.issues, 'error')}, "
+                            f"{_count(exc.issues, 'warning')}", ok=False)
+        raise typer.Exit(exitcodes.ERROR) from None
+    if output is Fmt.json:
+        printer.json({"valid": True, "errors": [],
+                      "warnings": [w.to_json() for w in loaded.warnings]})
+        return
+    for w in loaded.warnings:
+        printer.issue(w)
+    c = loaded.config
+    printer.summary(
+        f"{config}: valid — {len(c.home.identities)} identities, {len(c.home.apps)} apps, "
+        f"{len(c.customers)} customers"
+        + (f", {_count(loaded.warnings, 'warning')}" if loaded.warnings else ""),
+        ok=True,
+    )
+
+
+def _count(issues: list, severity: str) -> str:  # type: ignore[type-arg]
+    n = sum(1 for i in issues if i.severity == severity)
+    return f"{n} {severity}{'s' if n != 1 else ''}"
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the configuration file (for editors and CI checks)."""
+    from .config import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def init(
+    config: ConfigOpt = Path("xtenant.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter configuration."""
+    from .config import starter_yaml
+
+    printer = Printer()
+    if config.exists() and not force:
+        _fail(printer, f"{config} exists; use --force to overwrite it")
+    config.write_text(starter_yaml())
+    printer.summary(f"wrote {config}; edit it, then run: xtenant validate -c {config}", ok=True)
+
+
+# ---- sandbox ----------------------------------------------------------------------------
+
+StateOpt = Annotated[Path, typer.Option("--state", help="Sandbox state directory.")]
+
+
+@sandbox_app.command("up")
+def sandbox_up(
+    state: StateOpt = Path(".sandbox"),
+    seed: Annotated[str, typer.Option("--seed", help="demo or empty (only for a new state).")] = "demo",
+    port: Annotated[int, typer.Option("--port", help="First of 5 consecutive ports; 0 = any free.")] = 0,
+    reset: Annotated[bool, typer.Option("--reset", help="Discard the saved state first.")] = False,
+) -> None:
+    """Run the sandbox in the foreground; writes STATE/sandbox.json once listening."""
+    if seed not in ("demo", "empty"):
+        _fail(Printer(), f"--seed: expected demo or empty, got {seed!r}")
+    from .sandbox.__main__ import main as sandbox_main
+
+    args = ["up", "--state", str(state), "--seed", seed, "--port", str(port)]
+    raise typer.Exit(sandbox_main([*args, "--reset"] if reset else args))
+
+
+@sandbox_app.command("info")
+def sandbox_info(state: StateOpt = Path(".sandbox"), output: OutputOpt = Fmt.json) -> None:
+    """Print STATE/sandbox.json (endpoints, tenants, admins, hosts)."""
+    printer = Printer()
+    info = _sandbox_info(printer, state)
+    if output is Fmt.json:
+        printer.json(info)
+        return
+    printer.kv("authority", info["authority"])
+    printer.kv("arm", info["arm"])
+    printer.kv("graph", info["graph"])
+    for name, t in info["tenants"].items():
+        printer.kv(f"tenant {name}", f"{t['tenant_id']} ({t['domain']})")
+    for name, h in info["hosts"].items():
+        printer.kv(f"host {name}", f"{h['kind']} {h['resource_id']}")
+
+
+@sandbox_app.command("env")
+def sandbox_env(
+    state: StateOpt = Path(".sandbox"),
+    as_host: Annotated[str | None, typer.Option("--as", help="Act as this sandbox host.")] = None,
+    admin: Annotated[str | None, typer.Option("--admin", help="Act as this tenant's admin.")] = None,
+) -> None:
+    """Shell exports that point Azure clients (and xtenant) at the sandbox."""
+    import shlex
+
+    from .sandbox.envvars import env_vars
+
+    printer = Printer()
+    info = _sandbox_info(printer, state)
+    if as_host and as_host not in info["hosts"]:
+        _fail(printer, f"--as: no host {as_host!r}; hosts: {', '.join(info['hosts'])}")
+    if admin and admin not in info["tenants"]:
+        _fail(printer, f"--admin: no tenant {admin!r}; tenants: {', '.join(info['tenants'])}")
+    for k, v in env_vars(info, as_host, admin).items():
+        sys.stdout.write(f"export {k}={shlex.quote(v)}\n")
+
+
+def _sandbox_info(printer: Printer, state: Path) -> dict:  # type: ignore[type-arg]
+    f = state / "sandbox.json"
+    if not f.exists():
+        _fail(printer, f"{f} not found: start it with `xtenant sandbox up --state {state}`")
+    return json.loads(f.read_text())  # type: ignore[no-any-return]
+
+
+@app.command()
+def demo(
+    state: StateOpt = Path(".sandbox-demo"),
+    config: ConfigOpt = Path("examples/sandbox.yaml"),
+) -> None:
+    """Start a sandbox, validate the demo configuration, and show what the chain will use."""
+    from .demo import run_demo
+
+    raise typer.Exit(run_demo(Printer(), state=state, config=config, cloud=STATE.cloud))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("COLUMNS", "100")
+    main()

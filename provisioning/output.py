@@ -1,0 +1,60 @@
+"""Human and machine output: rich on a terminal, plain lines otherwise, JSON on request.
+
+Nothing here ever receives a raw token; callers pass decoded claims only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+
+class Printer:
+    def __init__(self, *, stream: Any = None, err: Any = None) -> None:
+        self.out = stream or sys.stdout
+        self.err = err or sys.stderr
+        self.tty = hasattr(self.out, "isatty") and self.out.isatty()
+        self._console: Any = None
+
+    @property
+    def console(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(file=self.out, highlight=False, soft_wrap=True)
+        return self._console
+
+    def line(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+
+    def json(self, data: Any) -> None:
+        self.out.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+    def issue(self, issue: Any) -> None:
+        if self.tty:
+            color = "red" if issue.severity == "error" else "yellow"
+            self.console.print(f"[{color}]{issue.severity}[/]: {_esc(str(issue))}")
+        else:
+            self.line(f"{issue.severity}: {issue}")
+
+    def error(self, message: str) -> None:
+        self.err.write(f"error: {message}\n")
+
+    def summary(self, text: str, *, ok: bool) -> None:
+        if self.tty:
+            self.console.print(f"[{'green' if ok else 'red'}]{_esc(text)}[/]")
+        else:
+            self.line(text)
+
+    def kv(self, key: str, value: str) -> None:
+        if self.tty:
+            self.console.print(f"[bold]{_esc(key)}[/]: {_esc(value)}")
+        else:
+            self.line(f"{key}: {value}")
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -1,0 +1,47 @@
+"""``python -m provisioning.sandbox up|info|env``: the sandbox on its own, without the product."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from .envvars import env_vars
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m provisioning.sandbox")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up")
+    up.add_argument("--state", default=".sandbox")
+    up.add_argument("--seed", choices=("demo", "empty"), default="demo")
+    up.add_argument("--port", type=int, default=0)
+    up.add_argument("--reset", action="store_true")
+    info = sub.add_parser("info")
+    info.add_argument("--state", default=".sandbox")
+    env = sub.add_parser("env")
+    env.add_argument("--state", default=".sandbox")
+    env.add_argument("--as", dest="host")
+    env.add_argument("--admin")
+    a = p.parse_args(argv)
+    if a.cmd == "up":
+        from .server import Server
+
+        server = Server(Path(a.state), seed=a.seed, port=a.port, reset=a.reset)
+        print(f"sandbox state in {server.state_dir}; Entra at {server.world.urls.authority}",
+              file=sys.stderr, flush=True)
+        server.run_foreground()
+        return 0
+    info_data = json.loads((Path(a.state) / "sandbox.json").read_text())
+    if a.cmd == "info":
+        print(json.dumps(info_data, indent=2))
+        return 0
+    for k, v in env_vars(info_data, a.host, a.admin).items():
+        print(f"export {k}={shlex.quote(v)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""``/_sandbox/``: the control API tests, benchmarks and rehearsals drive the sandbox with."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+
+from starlette.responses import Response
+
+from .http import HttpError, Req, Router, empty, json_response
+from .world import Settings
+
+
+def _bad(msg: str) -> HttpError:
+    return HttpError(json_response({"error": msg}, 400))
+
+
+def routes(world) -> Router:  # type: ignore[no-untyped-def]
+    r = Router()
+
+    @r.route("GET", "/_sandbox/info")
+    def info(req: Req) -> Response:
+        from .server import build_info
+
+        return json_response(build_info(world))
+
+    @r.route("GET", "/_sandbox/requests")
+    def requests_(req: Req) -> Response:
+        return json_response({"requests": world.log.entries(int(req.q("since", "0") or 0)),
+                              "last": world.log.last_seq()})
+
+    @r.route("GET", "/_sandbox/stats")
+    def stats(req: Req) -> Response:
+        return json_response(world.log.stats(int(req.q("since", "0") or 0)))
+
+    @r.route("DELETE", "/_sandbox/requests")
+    def clear_requests(req: Req) -> Response:
+        world.log.clear()
+        return empty()
+
+    @r.route("GET", "/_sandbox/faults")
+    def list_faults(req: Req) -> Response:
+        return json_response({"faults": world.faults.list()})
+
+    @r.route("POST", "/_sandbox/faults")
+    def add_fault(req: Req) -> Response:
+        spec = req.json()
+        if not isinstance(spec, dict):
+            raise _bad("expected a JSON object")
+        try:
+            f = world.faults.add(**spec)
+        except (TypeError, ValueError) as e:
+            raise _bad(str(e)) from None
+        return json_response(asdict(f), 201)
+
+    @r.route("DELETE", "/_sandbox/faults")
+    def clear_faults(req: Req) -> Response:
+        world.faults.clear()
+        return empty()
+
+    @r.route("GET", "/_sandbox/settings")
+    def get_settings(req: Req) -> Response:
+        return json_response(asdict(world.settings))
+
+    @r.route("PATCH", "/_sandbox/settings")
+    def patch_settings(req: Req) -> Response:
+        body = req.json()
+        names = {f.name for f in fields(Settings)}
+        if not isinstance(body, dict) or set(body) - names:
+            raise _bad(f"settings are: {', '.join(sorted(names))}")
+        for k, v in body.items():
+            setattr(world.settings, k, v)
+        world.save_settings()
+        return json_response(asdict(world.settings))
+
+    @r.route("GET", "/_sandbox/ingested")
+    def ingested(req: Req) -> Response:
+        return json_response({"records": world.monitor.records(stream=req.q("stream"))})
+
+    @r.route("POST", "/_sandbox/reset")
+    def reset(req: Req) -> Response:
+        from .seed import seed
+
+        body = req.json() or {}
+        world.reset()
+        seed(world, body.get("seed", "demo") if isinstance(body, dict) else "demo")
+        return empty()
+
+    return r

@@ -1,0 +1,43 @@
+"""Shared fixtures. A sandbox is started in-process on free ports; tests talk to it
+only over real sockets, through the same public knobs a user would set."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One demo-seeded sandbox per test session (tests must not depend on each other's
+    objects: create uniquely-named ones, or use ``fresh_sandbox``)."""
+    from provisioning.sandbox import Sandbox
+
+    sb = Sandbox.start(tmp_path_factory.mktemp("sandbox"), seed="demo")
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture()
+def fresh_sandbox(tmp_path: Path) -> Iterator[object]:
+    """A sandbox of the test's own, for tests that change settings or count requests."""
+    from provisioning.sandbox import Sandbox
+
+    sb = Sandbox.start(tmp_path / "sandbox", seed="demo")
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture()
+def sandbox_env(sandbox, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Point unmodified SDKs at the sandbox through environment variables only."""
+    for k, v in sandbox.env().items():
+        monkeypatch.setenv(k, v)
+    return sandbox
+
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("XTENANT_REPO", str(REPO))
