@@ -1,0 +1,165 @@
+"""Change and Plan: what every task's ``changes`` step returns, and how a plan is shown.
+
+A plan is data (JSON-able, stable) plus, per change, the closure that would make it
+real. Rendering follows Terraform: ``+`` create, ``~`` update with field-level
+before → after, ``-`` delete, and a summary line; ``-o json`` is the documented
+machine shape (``PLAN_SCHEMA_VERSION``), ``-o markdown`` is for pull-request comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+PLAN_SCHEMA_VERSION = 1
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    NOOP = "no-op"
+
+    @property
+    def symbol(self) -> str:
+        return {"create": "+", "update": "~", "delete": "-", "no-op": " "}[self.value]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class Change:
+    """One object made to match its declaration.
+
+    ``address`` names the object the way a user would grep for it
+    (``home.app[logs].fic[mi-umi-vector]``); ``apply`` is not serialised.
+    """
+
+    address: str
+    kind: str  # e.g. "user-assigned identity", "federated credential"
+    action: Action
+    fields: list[FieldChange] = field(default_factory=list)
+    note: str | None = None  # why, or what the user must know (e.g. "propagation takes minutes")
+    apply: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"address": self.address, "kind": self.kind, "action": self.action.value}
+        if self.fields:
+            out["fields"] = [{"field": f.field, "before": f.before, "after": f.after} for f in self.fields]
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """Field-level differences for the keys declared in ``after`` (undeclared keys are
+    left alone: we manage only what the config says)."""
+    return [FieldChange(k, before.get(k), v) for k, v in after.items() if _norm(before.get(k)) != _norm(v)]
+
+
+def _norm(v: Any) -> Any:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, list | tuple):
+        return sorted((_norm(x) for x in v), key=repr)
+    if isinstance(v, dict):
+        return {k: _norm(x) for k, x in v.items()}
+    return v
+
+
+@dataclass
+class Plan:
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # plan-wide remarks (e.g. unmanaged objects)
+
+    def extend(self, changes: Iterable[Change]) -> None:
+        self.changes.extend(changes)
+
+    @property
+    def pending(self) -> list[Change]:
+        return [c for c in self.changes if c.action is not Action.NOOP]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.pending)
+
+    def counts(self) -> dict[str, int]:
+        out = {a.value: 0 for a in Action}
+        for c in self.changes:
+            out[c.action.value] += 1
+        return out
+
+    def summary(self) -> str:
+        n = self.counts()
+        if not self.has_changes:
+            return f"No changes. {n['no-op']} objects match the configuration."
+        return (f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete"
+                f" ({n['no-op']} unchanged).")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": PLAN_SCHEMA_VERSION,
+            "summary": self.counts(),
+            "has_changes": self.has_changes,
+            "changes": [c.to_json() for c in self.changes],
+            "notes": list(self.notes),
+        }
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "(none)"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}={_fmt(x)}" for k, x in sorted(v.items())) + "}"
+    return str(v)
+
+
+def render_text(plan: Plan, *, show_noop: bool = False) -> str:
+    lines: list[str] = []
+    for c in plan.changes:
+        if c.action is Action.NOOP and not show_noop:
+            continue
+        label = "no change" if c.action is Action.NOOP else c.action.value
+        lines.append(f"  {c.action.symbol} {c.address}  ({c.kind}: {label})")
+        for f in c.fields:
+            if c.action is Action.CREATE:
+                lines.append(f"      {f.field} = {_fmt(f.after)}")
+            elif c.action is Action.DELETE:
+                lines.append(f"      {f.field} = {_fmt(f.before)}")
+            else:
+                lines.append(f"      {f.field}: {_fmt(f.before)} -> {_fmt(f.after)}")
+        if c.note:
+            lines.append(f"      # {c.note}")
+    for n in plan.notes:
+        lines.append(f"  note: {n}")
+    lines.append(plan.summary())
+    return "\n".join(lines)
+
+
+def render_markdown(plan: Plan, *, title: str = "xtenant plan") -> str:
+    n = plan.counts()
+    out = [f"### {title}", "", "| create | update | delete | unchanged |", "|---:|---:|---:|---:|",
+           f"| {n['create']} | {n['update']} | {n['delete']} | {n['no-op']} |", ""]
+    if plan.has_changes:
+        out += ["<details><summary>Changes</summary>", "", "```diff"]
+        out += [_md_line(line) for line in render_text(plan).splitlines()[:-1]]
+        out += ["```", "", "</details>", ""]
+    out.append(f"**{plan.summary()}**")
+    return "\n".join(out) + "\n"
+
+
+def _md_line(line: str) -> str:
+    """Terraform-style lines as a diff block: '+'/'-' lead, '~' shown as '!'."""
+    stripped = line.lstrip()
+    if stripped[:1] in "+-~":
+        return {"~": "!"}.get(stripped[0], stripped[0]) + " " + stripped[2:]
+    return line
