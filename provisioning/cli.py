@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -26,11 +26,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-sandbox_app = typer.Typer(help="The local Azure for tests, demos and rehearsals.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="The local Azure for tests, demos and rehearsals.", no_args_is_help=True
+)
 app.add_typer(sandbox_app, name="sandbox")
 
 
-class Fmt(str, Enum):
+class Fmt(StrEnum):
     table = "table"
     json = "json"
 
@@ -86,17 +88,25 @@ def validate(
         loaded = load_config(config)
     except ConfigError as exc:
         if output is Fmt.json:
-            printer.json({"valid": False, "errors": [i.to_json() for i in exc.issues],
-                          "warnings": []})
+            printer.json(
+                {
+                    "valid": False,
+                    "errors": [i.to_json() for i in exc.errors],
+                    "warnings": [i.to_json() for i in exc.warnings],
+                }
+            )
         else:
             for issue in exc.issues:
                 printer.issue(issue)
-            printer.summary(f"{config}: {_count(exc.issues, 'error')}, "
-                            f"{_count(exc.issues, 'warning')}", ok=False)
+            printer.summary(
+                f"{config}: {_count(exc.issues, 'error')}, {_count(exc.issues, 'warning')}",
+                ok=False,
+            )
         raise typer.Exit(exitcodes.ERROR) from None
     if output is Fmt.json:
-        printer.json({"valid": True, "errors": [],
-                      "warnings": [w.to_json() for w in loaded.warnings]})
+        printer.json(
+            {"valid": True, "errors": [], "warnings": [w.to_json() for w in loaded.warnings]}
+        )
         return
     for w in loaded.warnings:
         printer.issue(w)
@@ -145,8 +155,12 @@ StateOpt = Annotated[Path, typer.Option("--state", help="Sandbox state directory
 @sandbox_app.command("up")
 def sandbox_up(
     state: StateOpt = Path(".sandbox"),
-    seed: Annotated[str, typer.Option("--seed", help="demo or empty (only for a new state).")] = "demo",
-    port: Annotated[int, typer.Option("--port", help="First of 5 consecutive ports; 0 = any free.")] = 0,
+    seed: Annotated[
+        str, typer.Option("--seed", help="demo or empty (only for a new state).")
+    ] = "demo",
+    port: Annotated[
+        int, typer.Option("--port", help="First of 5 consecutive ports; 0 = any free.")
+    ] = 0,
     reset: Annotated[bool, typer.Option("--reset", help="Discard the saved state first.")] = False,
 ) -> None:
     """Run the sandbox in the foreground; writes STATE/sandbox.json once listening."""
@@ -179,7 +193,9 @@ def sandbox_info(state: StateOpt = Path(".sandbox"), output: OutputOpt = Fmt.jso
 def sandbox_env(
     state: StateOpt = Path(".sandbox"),
     as_host: Annotated[str | None, typer.Option("--as", help="Act as this sandbox host.")] = None,
-    admin: Annotated[str | None, typer.Option("--admin", help="Act as this tenant's admin.")] = None,
+    admin: Annotated[
+        str | None, typer.Option("--admin", help="Act as this tenant's admin.")
+    ] = None,
 ) -> None:
     """Shell exports that point Azure clients (and xtenant) at the sandbox."""
     import shlex

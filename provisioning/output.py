@@ -32,11 +32,13 @@ class Printer:
         self.out.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
     def issue(self, issue: Any) -> None:
+        """Errors print as ``FILE:LINE: PATH: message``; warnings get a ``warning:`` lead."""
+        lead = "" if issue.severity == "error" else "warning: "
         if self.tty:
             color = "red" if issue.severity == "error" else "yellow"
-            self.console.print(f"[{color}]{issue.severity}[/]: {_esc(str(issue))}")
+            self.console.print(f"[{color}]{lead}{_esc(str(issue))}[/]")
         else:
-            self.line(f"{issue.severity}: {issue}")
+            self.line(f"{lead}{issue}")
 
     def error(self, message: str) -> None:
         self.err.write(f"error: {message}\n")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 PLAN_SCHEMA_VERSION = 1
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
@@ -50,9 +50,15 @@ class Change:
     apply: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"address": self.address, "kind": self.kind, "action": self.action.value}
+        out: dict[str, Any] = {
+            "address": self.address,
+            "kind": self.kind,
+            "action": self.action.value,
+        }
         if self.fields:
-            out["fields"] = [{"field": f.field, "before": f.before, "after": f.after} for f in self.fields]
+            out["fields"] = [
+                {"field": f.field, "before": f.before, "after": f.after} for f in self.fields
+            ]
         if self.note:
             out["note"] = self.note
         return out
@@ -61,7 +67,11 @@ class Change:
 def diff(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
     """Field-level differences for the keys declared in ``after`` (undeclared keys are
     left alone: we manage only what the config says)."""
-    return [FieldChange(k, before.get(k), v) for k, v in after.items() if _norm(before.get(k)) != _norm(v)]
+    return [
+        FieldChange(k, before.get(k), v)
+        for k, v in after.items()
+        if _norm(before.get(k)) != _norm(v)
+    ]
 
 
 def _norm(v: Any) -> Any:
@@ -100,8 +110,10 @@ class Plan:
         n = self.counts()
         if not self.has_changes:
             return f"No changes. {n['no-op']} objects match the configuration."
-        return (f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete"
-                f" ({n['no-op']} unchanged).")
+        return (
+            f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete"
+            f" ({n['no-op']} unchanged)."
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -147,8 +159,14 @@ def render_text(plan: Plan, *, show_noop: bool = False) -> str:
 
 def render_markdown(plan: Plan, *, title: str = "xtenant plan") -> str:
     n = plan.counts()
-    out = [f"### {title}", "", "| create | update | delete | unchanged |", "|---:|---:|---:|---:|",
-           f"| {n['create']} | {n['update']} | {n['delete']} | {n['no-op']} |", ""]
+    out = [
+        f"### {title}",
+        "",
+        "| create | update | delete | unchanged |",
+        "|---:|---:|---:|---:|",
+        f"| {n['create']} | {n['update']} | {n['delete']} | {n['no-op']} |",
+        "",
+    ]
     if plan.has_changes:
         out += ["<details><summary>Changes</summary>", "", "```diff"]
         out += [_md_line(line) for line in render_text(plan).splitlines()[:-1]]

@@ -8,8 +8,17 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-HEAVY = ("azure.identity", "msal", "azure.mgmt", "msgraph", "kiota_abstractions", "httpx",
-         "azure.core", "uvicorn", "starlette")
+HEAVY = (
+    "azure.identity",
+    "msal",
+    "azure.mgmt",
+    "msgraph",
+    "kiota_abstractions",
+    "httpx",
+    "azure.core",
+    "uvicorn",
+    "starlette",
+)
 
 PROBE = """
 import sys, json
@@ -31,7 +40,7 @@ def _imported(argv: list[str]) -> list[str]:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     line = [ln for ln in proc.stderr.splitlines() if ln.startswith("MODULES=")]
     assert line, proc.stderr
-    return json.loads(line[-1][len("MODULES="):])
+    return json.loads(line[-1][len("MODULES=") :])
 
 
 def test_help_imports_no_sdk() -> None:

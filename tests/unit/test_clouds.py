@@ -20,20 +20,30 @@ def test_fic_issuer_and_token_endpoint() -> None:
     tid = "8f3c2a10-4d5e-4f60-9a7b-0c0270500001"
     assert c.fic_issuer(tid) == f"https://login.microsoftonline.com/{tid}/v2.0"
     assert c.token_endpoint("litware.onmicrosoft.com") == (
-        "https://login.microsoftonline.com/litware.onmicrosoft.com/oauth2/v2.0/token")
+        "https://login.microsoftonline.com/litware.onmicrosoft.com/oauth2/v2.0/token"
+    )
     assert c.exchange_scope == "api://AzureADTokenExchange/.default"
     assert c.arm_scope == "https://management.azure.com/.default"
     assert clouds.USGOV.arm_scope == "https://management.usgovcloudapi.net/.default"
 
 
 def test_admin_consent_url_v2_with_graph_permissions() -> None:
-    url = clouds.PUBLIC.admin_consent_url("litware.onmicrosoft.com", "app-id", "https://x.example/cb",
-                                          graph_permissions=True, state="s1")
+    url = clouds.PUBLIC.admin_consent_url(
+        "litware.onmicrosoft.com",
+        "app-id",
+        "https://x.example/cb",
+        graph_permissions=True,
+        state="s1",
+    )
     u = urlparse(url)
     assert u.path == "/litware.onmicrosoft.com/v2.0/adminconsent"
     q = parse_qs(u.query)
-    assert q == {"client_id": ["app-id"], "redirect_uri": ["https://x.example/cb"],
-                 "scope": ["https://graph.microsoft.com/.default"], "state": ["s1"]}
+    assert q == {
+        "client_id": ["app-id"],
+        "redirect_uri": ["https://x.example/cb"],
+        "scope": ["https://graph.microsoft.com/.default"],
+        "state": ["s1"],
+    }
 
 
 def test_admin_consent_url_v1_without_graph_permissions() -> None:
@@ -44,10 +54,18 @@ def test_admin_consent_url_v1_without_graph_permissions() -> None:
 
 def test_custom_cloud_file(tmp_path: Path) -> None:
     f = tmp_path / "cloud.json"
-    f.write_text(json.dumps({"name": "lab", "authority": "https://127.0.0.1:9443/",
-                             "arm": "https://127.0.0.1:9444", "graph": "https://127.0.0.1:9445",
-                             "exchange_audience": "api://AzureADTokenExchange",
-                             "ca_bundle": "tls/ca.pem"}))
+    f.write_text(
+        json.dumps(
+            {
+                "name": "lab",
+                "authority": "https://127.0.0.1:9443/",
+                "arm": "https://127.0.0.1:9444",
+                "graph": "https://127.0.0.1:9445",
+                "exchange_audience": "api://AzureADTokenExchange",
+                "ca_bundle": "tls/ca.pem",
+            }
+        )
+    )
     c = clouds.resolve(str(f))
     assert c.custom and c.name == "lab"
     assert c.authority == "https://127.0.0.1:9443"  # trailing slash dropped
@@ -64,8 +82,10 @@ def test_custom_cloud_file(tmp_path: Path) -> None:
         ("{", "not valid JSON"),
         ("[]", "expected a JSON object"),
         ('{"authority": "https://a"}', "missing arm, graph, exchange_audience"),
-        ('{"authority": "http://a", "arm": "https://b", "graph": "https://c", "exchange_audience": "x"}',
-         "authority must be an https URL"),
+        (
+            '{"authority": "http://a", "arm": "https://b", "graph": "https://c", "exchange_audience": "x"}',
+            "authority must be an https URL",
+        ),
     ],
 )
 def test_bad_cloud_files(tmp_path: Path, content: str, fragment: str) -> None:

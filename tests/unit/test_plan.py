@@ -4,15 +4,30 @@ from provisioning.plan import Action, Change, FieldChange, Plan, diff, render_ma
 
 
 def _plan() -> Plan:
-    return Plan([
-        Change("home.identity[umi-vector]", "user-assigned identity", Action.NOOP),
-        Change("home.app[logs]", "app registration", Action.UPDATE,
-               [FieldChange("displayName", "Old", "Contoso Log Forwarder")]),
-        Change("home.app[logs].fic[mi-umi-vector]", "federated credential", Action.CREATE,
-               [FieldChange("subject", None, "0000-principal")], note="takes effect within minutes"),
-        Change("home.app[logs].fic[stray]", "federated credential", Action.DELETE,
-               [FieldChange("subject", "x", None)]),
-    ])
+    return Plan(
+        [
+            Change("home.identity[umi-vector]", "user-assigned identity", Action.NOOP),
+            Change(
+                "home.app[logs]",
+                "app registration",
+                Action.UPDATE,
+                [FieldChange("displayName", "Old", "Contoso Log Forwarder")],
+            ),
+            Change(
+                "home.app[logs].fic[mi-umi-vector]",
+                "federated credential",
+                Action.CREATE,
+                [FieldChange("subject", None, "0000-principal")],
+                note="takes effect within minutes",
+            ),
+            Change(
+                "home.app[logs].fic[stray]",
+                "federated credential",
+                Action.DELETE,
+                [FieldChange("subject", "x", None)],
+            ),
+        ]
+    )
 
 
 def test_counts_and_summary() -> None:
@@ -34,10 +49,12 @@ def test_text_rendering_is_terraform_like() -> None:
 def test_json_shape_is_stable() -> None:
     j = _plan().to_json()
     assert set(j) == {"schema_version", "summary", "has_changes", "changes", "notes"}
-    assert j["changes"][1] == {"address": "home.app[logs]", "kind": "app registration",
-                               "action": "update",
-                               "fields": [{"field": "displayName", "before": "Old",
-                                           "after": "Contoso Log Forwarder"}]}
+    assert j["changes"][1] == {
+        "address": "home.app[logs]",
+        "kind": "app registration",
+        "action": "update",
+        "fields": [{"field": "displayName", "before": "Old", "after": "Contoso Log Forwarder"}],
+    }
 
 
 def test_markdown_has_summary_table_and_diff() -> None:
