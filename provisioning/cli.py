@@ -147,6 +147,156 @@ def init(
     printer.summary(f"wrote {config}; edit it, then run: xtenant validate -c {config}", ok=True)
 
 
+# ---- home engine ------------------------------------------------------------------------
+
+
+class PlanFmt(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+CustomerOpt = Annotated[
+    list[str] | None,
+    typer.Option("--customer", help="Limit to these customers (repeatable)."),
+]
+PruneOpt = Annotated[
+    bool,
+    typer.Option(
+        "--prune", help="Also remove what xtenant manages but the config no longer lists."
+    ),
+]
+
+
+def _load(printer: Printer, config: Path) -> tuple:  # type: ignore[type-arg]
+    """Config + cloud, or exit 1 with every problem listed (no request is sent)."""
+    from .clouds import CloudError
+    from .config import ConfigError, load_config
+    from .runner import resolve_cloud
+
+    try:
+        loaded = load_config(config)
+        return loaded, resolve_cloud(loaded, STATE.cloud)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            printer.issue(issue)
+        raise typer.Exit(exitcodes.ERROR) from None
+    except CloudError as exc:
+        _fail(printer, f"--cloud: {exc}")
+
+
+def _progress(printer: Printer):  # type: ignore[no-untyped-def]
+    if not printer.tty:
+        return lambda address, message: None
+    return lambda address, message: printer.progress(f"{message} {address}")
+
+
+def _report_failures(printer: Printer, outcome) -> None:  # type: ignore[no-untyped-def]
+    for f in outcome.failures:
+        printer.error(f"{f.address}: {f.message}")
+
+
+@app.command()
+def plan(
+    config: ConfigOpt = Path("xtenant.yaml"),
+    customer: CustomerOpt = None,
+    output: Annotated[
+        PlanFmt, typer.Option("-o", "--output", help="Output format.")
+    ] = PlanFmt.table,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when changes are pending.")
+    ] = False,
+    prune: PruneOpt = False,
+) -> None:
+    """Show what apply would change. Reads only; never writes."""
+    from .plan import render_markdown, render_text
+    from .runner import Options, home_plan
+
+    printer = Printer()
+    loaded, cloud = _load(printer, config)
+    outcome = home_plan(loaded, cloud, Options(prune=prune, progress=_progress(printer)))
+    printer.clear_progress()
+    if output is PlanFmt.json:
+        data = outcome.plan.to_json()
+        data["errors"] = [{"address": f.address, "message": f.message} for f in outcome.failures]
+        printer.json(data)
+    elif output is PlanFmt.markdown:
+        printer.line(render_markdown(outcome.plan))
+    else:
+        printer.line(render_text(outcome.plan))
+    if outcome.failures:
+        if output is not PlanFmt.json:
+            _report_failures(printer, outcome)
+        raise typer.Exit(exitcodes.ERROR)
+    if detailed_exitcode and outcome.plan.has_changes:
+        raise typer.Exit(exitcodes.CHANGES)
+
+
+@app.command()
+def apply(
+    config: ConfigOpt = Path("xtenant.yaml"),
+    customer: CustomerOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
+    prune: PruneOpt = False,
+    output: OutputOpt = Fmt.table,
+) -> None:
+    """Make Azure and Entra match the configuration, then confirm by observing again."""
+    from .plan import render_text
+    from .runner import Options, home_apply, home_plan
+
+    printer = Printer()
+    loaded, cloud = _load(printer, config)
+    opts = Options(prune=prune, progress=_progress(printer))
+    planned = home_plan(loaded, cloud, opts)
+    printer.clear_progress()
+    if planned.failures:
+        printer.line(render_text(planned.plan))
+        _report_failures(printer, planned)
+        raise typer.Exit(exitcodes.ERROR)
+    if not planned.plan.has_changes:
+        if output is Fmt.json:
+            printer.json(
+                {"applied": [], "verified": [], "errors": [], "plan": planned.plan.to_json()}
+            )
+        else:
+            printer.summary(planned.plan.summary(), ok=True)
+        return
+    if output is not Fmt.json:
+        printer.line(render_text(planned.plan))
+    if not yes:
+        if not sys.stdin.isatty():
+            _fail(printer, "changes are pending; re-run with --yes to apply them non-interactively")
+        if not typer.confirm("Apply these changes?", default=False):
+            _fail(printer, "cancelled; nothing was changed")
+    outcome = home_apply(loaded, cloud, opts)
+    printer.clear_progress()
+    if output is Fmt.json:
+        printer.json(
+            {
+                "applied": [c.to_json() for c in outcome.applied],
+                "verified": outcome.verified,
+                "errors": [{"address": f.address, "message": f.message} for f in outcome.failures],
+                "plan": outcome.plan.to_json(),
+            }
+        )
+    else:
+        for c in outcome.applied:
+            done = {"create": "created", "update": "updated", "delete": "deleted"}[c.action.value]
+            printer.line(f"{c.action.symbol} {c.address}: {done}")
+        for v in outcome.verified:
+            printer.line(f"verified {v}")
+        _report_failures(printer, outcome)
+        if outcome.plan.has_changes:
+            printer.line("still different after apply:")
+            printer.line(render_text(outcome.plan))
+    if outcome.failures or outcome.plan.has_changes:
+        raise typer.Exit(exitcodes.ERROR)
+    if output is not Fmt.json:
+        printer.summary(
+            f"Apply complete: {len(outcome.applied)} changes; {outcome.plan.summary()}", ok=True
+        )
+
+
 # ---- sandbox ----------------------------------------------------------------------------
 
 StateOpt = Annotated[Path, typer.Option("--state", help="Sandbox state directory.")]

@@ -49,6 +49,17 @@ class Printer:
         else:
             self.line(text)
 
+    def progress(self, text: str) -> None:
+        """A transient status line on a terminal (one per task step)."""
+        if self.tty:
+            self.out.write("\r\033[2K\033[2m" + text[: self.console.width - 1] + "\033[0m")
+            self.out.flush()
+
+    def clear_progress(self) -> None:
+        if self.tty:
+            self.out.write("\r\033[2K")
+            self.out.flush()
+
     def kv(self, key: str, value: str) -> None:
         if self.tty:
             self.console.print(f"[bold]{_esc(key)}[/]: {_esc(value)}")

@@ -1,0 +1,89 @@
+"""Turning SDK exceptions into sentences an admin can act on.
+
+Tasks raise ``TaskError`` with the *fix* in it (which role, on which scope); the engine
+collects them per task so nothing half-done goes unreported.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class TaskError(Exception):
+    """A task cannot proceed; ``str()`` says why and what to do."""
+
+    def __init__(self, address: str, message: str, *, code: str | None = None) -> None:
+        super().__init__(f"{address}: {message}")
+        self.address = address
+        self.message = message
+        self.code = code
+
+
+def status_of(exc: BaseException) -> int | None:
+    """HTTP status of an azure-core or kiota (msgraph) error, if it carries one."""
+    for attr in ("status_code", "response_status_code"):
+        v = getattr(exc, attr, None)
+        if isinstance(v, int):
+            return v
+    resp = getattr(exc, "response", None)
+    v = getattr(resp, "status_code", None)
+    return v if isinstance(v, int) else None
+
+
+def code_of(exc: BaseException) -> str | None:
+    """Service error code: ARM's ``error.code`` or Graph's ``error.code``."""
+    err = getattr(exc, "error", None)
+    code = getattr(err, "code", None)
+    if isinstance(code, str):
+        return code
+    main = getattr(exc, "error", None) or getattr(exc, "main_error", None)
+    if main is not None and isinstance(getattr(main, "code", None), str):
+        return main.code  # type: ignore[no-any-return]
+    body = _body(exc)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body["error"].get("code")  # type: ignore[no-any-return]
+    return None
+
+
+def message_of(exc: BaseException) -> str:
+    err = getattr(exc, "error", None)
+    msg = getattr(err, "message", None)
+    if isinstance(msg, str) and msg:
+        return msg
+    body = _body(exc)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("message", ""))
+    return str(getattr(exc, "message", None) or exc).splitlines()[0]
+
+
+def _body(exc: BaseException) -> Any:
+    resp = getattr(exc, "response", None)
+    if resp is None:
+        return None
+    try:
+        text = resp.text() if callable(getattr(resp, "text", None)) else resp.text
+        return json.loads(text)
+    except Exception:
+        return None
+
+
+def is_transport_error(exc: BaseException) -> bool:
+    """The request may or may not have reached the service (a lost response)."""
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+    if isinstance(exc, ServiceRequestError | ServiceResponseError | ConnectionError | TimeoutError):
+        return True
+    try:
+        import httpx
+
+        if isinstance(exc, httpx.TransportError):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and is_transport_error(cause)
+
+
+def is_not_found(exc: BaseException) -> bool:
+    return status_of(exc) == 404

@@ -1,0 +1,207 @@
+"""The multi-tenant app registration (msgraph-sdk).
+
+Created and updated through its ``uniqueName`` alternate key with ``PATCH`` +
+``Prefer: create-if-missing``: a retried request after a lost response updates the app
+it created instead of creating a second one (what a bare ``POST`` would do).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..catalog import GRAPH_APP_ID
+from ..config import App
+from ..engine import Context, Task
+from ..errors import TaskError, is_not_found, status_of
+from ..plan import Action, Change, FieldChange
+from .graphutil import (
+    app_by_app_id,
+    app_by_unique_name,
+    graph_permission_hint,
+    prefer_create_if_missing,
+)
+
+MULTI_TENANT = "AzureADMultipleOrgs"
+MANAGED_TAG = "xtenant:managed"
+
+
+def desired_state(app: App) -> dict[str, Any]:
+    """The app's declared properties, in Graph's vocabulary (compared and sent as is)."""
+    roles = sorted(r.id for r in app.graph_roles)
+    rra = (
+        [
+            {
+                "resourceAppId": GRAPH_APP_ID,
+                "resourceAccess": [{"id": r, "type": "Role"} for r in roles],
+            }
+        ]
+        if roles
+        else []
+    )
+    return {
+        "displayName": app.display_name,
+        "signInAudience": MULTI_TENANT,
+        "web.redirectUris": sorted(app.redirect_uris),
+        "requiredResourceAccess": rra,
+        "tags": [MANAGED_TAG],
+    }
+
+
+def observed_state(a: Any) -> dict[str, Any]:
+    rra = []
+    for r in a.required_resource_access or []:
+        access = sorted((str(x.id), x.type) for x in (r.resource_access or []))
+        rra.append(
+            {
+                "resourceAppId": r.resource_app_id,
+                "resourceAccess": [{"id": i, "type": t} for i, t in access],
+            }
+        )
+    return {
+        "displayName": a.display_name,
+        "signInAudience": a.sign_in_audience,
+        "web.redirectUris": sorted((a.web.redirect_uris or []) if a.web else []),
+        "requiredResourceAccess": rra,
+        "tags": list(a.tags or []),
+    }
+
+
+def _body(app: App, desired: dict[str, Any], existing_tags: list[str], *, unique_name: bool) -> Any:
+    from msgraph.generated.models.application import Application
+    from msgraph.generated.models.required_resource_access import RequiredResourceAccess
+    from msgraph.generated.models.resource_access import ResourceAccess
+    from msgraph.generated.models.web_application import WebApplication
+
+    body = Application(
+        display_name=desired["displayName"],
+        sign_in_audience=desired["signInAudience"],
+        web=WebApplication(redirect_uris=desired["web.redirectUris"]),
+        required_resource_access=[
+            RequiredResourceAccess(
+                resource_app_id=r["resourceAppId"],
+                resource_access=[
+                    ResourceAccess(id=x["id"], type=x["type"]) for x in r["resourceAccess"]
+                ],
+            )
+            for r in desired["requiredResourceAccess"]
+        ],
+        tags=sorted({*existing_tags, *desired["tags"]}),
+    )
+    if app.description:
+        body.description = app.description
+    if unique_name:
+        body.unique_name = app.unique_name
+    return body
+
+
+class AppTask(Task):
+    kind = "app registration"
+    stage = 0
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.address = f"home.app[{app.key}]"
+        self.observed: Any = None
+
+    async def observe(self, ctx: Context) -> None:
+        graph = ctx.clients.graph
+        self.observed = None
+        try:
+            self.observed = await app_by_unique_name(graph, self.app.unique_name).get()
+        except Exception as e:
+            if status_of(e) == 403:
+                raise TaskError(
+                    self.address,
+                    "cannot read app registrations: "
+                    + graph_permission_hint(ctx.config.home.tenant_id),
+                ) from None
+            if not is_not_found(e):
+                raise
+        if self.observed is None and self.app.adopt_app_id:
+            try:
+                self.observed = await app_by_app_id(graph, self.app.adopt_app_id).get()
+            except Exception as e:
+                if is_not_found(e):
+                    raise TaskError(
+                        self.address,
+                        f"adopt_app_id {self.app.adopt_app_id}: no such "
+                        f"app in tenant {ctx.config.home.tenant_id}",
+                    ) from None
+                raise
+            if self.observed.unique_name and self.observed.unique_name != self.app.unique_name:
+                raise TaskError(
+                    self.address,
+                    (
+                        f"adopt_app_id {self.app.adopt_app_id} already has uniqueName "
+                        f"{self.observed.unique_name!r} (it cannot change); set unique_name to that"
+                    ),
+                )
+        if self.observed is not None:
+            ctx.facts.apps[self.app.key] = {
+                "object_id": self.observed.id,
+                "app_id": self.observed.app_id,
+            }
+
+    def changes(self, ctx: Context) -> list[Change]:
+        desired = desired_state(self.app)
+        if self.observed is None:
+            return [
+                Change(
+                    self.address,
+                    self.kind,
+                    Action.CREATE,
+                    [
+                        FieldChange("uniqueName", None, self.app.unique_name),
+                        *(FieldChange(k, None, v) for k, v in desired.items()),
+                    ],
+                    apply=lambda: self._upsert(ctx, desired, []),
+                )
+            ]
+        have = observed_state(self.observed)
+        fields = [
+            FieldChange(k, have.get(k), v)
+            for k, v in desired.items()
+            if k != "tags" and have.get(k) != v
+        ]
+        if MANAGED_TAG not in have["tags"]:
+            fields.append(FieldChange("tags", have["tags"], sorted({*have["tags"], MANAGED_TAG})))
+        adopting = not self.observed.unique_name
+        if adopting:
+            fields.insert(0, FieldChange("uniqueName", None, self.app.unique_name))
+        if not fields:
+            return [Change(self.address, self.kind, Action.NOOP)]
+        return [
+            Change(
+                self.address,
+                self.kind,
+                Action.UPDATE,
+                fields,
+                note="adopting an existing app (adopt_app_id)" if adopting else None,
+                apply=lambda: self._upsert(ctx, desired, have["tags"]),
+            )
+        ]
+
+    async def _upsert(self, ctx: Context, desired: dict[str, Any], tags: list[str]) -> None:
+        graph = ctx.clients.graph
+        try:
+            if self.observed is not None and not self.observed.unique_name:
+                await graph.applications.by_application_id(self.observed.id).patch(
+                    _body(self.app, desired, tags, unique_name=True)
+                )
+                return
+            await app_by_unique_name(graph, self.app.unique_name).patch(
+                _body(self.app, desired, tags, unique_name=False),
+                request_configuration=prefer_create_if_missing(),
+            )
+        except Exception as e:
+            if status_of(e) == 403:
+                raise TaskError(
+                    self.address,
+                    "cannot write the app registration: "
+                    + graph_permission_hint(ctx.config.home.tenant_id),
+                ) from None
+            raise
+
+    def verified(self, ctx: Context) -> str | None:
+        f = ctx.facts.apps.get(self.app.key)
+        return f"{self.address}: appId {f['app_id']} (objectId {f['object_id']})" if f else None

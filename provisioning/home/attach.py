@@ -1,0 +1,153 @@
+"""Attaching each identity to the hosts it runs on (and, with --prune, detaching it
+from hosts no longer listed — never touching identities that are not ours)."""
+
+from __future__ import annotations
+
+from .. import armid
+from ..config import Identity
+from ..engine import Context, Task
+from ..errors import TaskError, code_of, is_not_found, status_of
+from ..plan import Action, Change, FieldChange
+from .hosts import HostIdentity, adapter_for, merged_identity
+from .identity import identity_id
+
+ROLE_HINT = {
+    "microsoft.compute/virtualmachines": "Virtual Machine Contributor on the VM",
+    "microsoft.automation/automationaccounts": "Automation Contributor on the Automation account",
+}
+
+
+def _short(rid: str) -> str:
+    return rid.rsplit("/", 1)[-1]
+
+
+def permission_error(
+    address: str, host: armid.ResourceId, identity_rid: str, e: Exception
+) -> TaskError:
+    host_role = ROLE_HINT.get(host.full_type.lower(), "Contributor on the host")
+    if code_of(e) == "LinkedAuthorizationFailed":
+        what = (
+            f"assign identity {_short(identity_rid)} (Managed Identity Operator on {identity_rid})"
+        )
+    else:
+        what = f"change host {host} ({host_role})"
+    return TaskError(
+        address,
+        (
+            f"permission denied to {what}. Attaching an identity needs both Managed Identity "
+            f"Operator on the identity and {host_role}."
+        ),
+    )
+
+
+class AttachTask(Task):
+    kind = "identity attachment"
+    stage = 1
+
+    def __init__(self, ident: Identity, host: armid.ResourceId) -> None:
+        self.ident = ident
+        self.host = host
+        self.address = f"home.identity[{ident.name}].attach[{host.name}]"
+        self.observed: HostIdentity | None = None
+
+    async def observe(self, ctx: Context) -> None:
+        try:
+            self.observed = await adapter_for(self.host).get(ctx, self.host)
+        except Exception as e:
+            if is_not_found(e):
+                raise TaskError(
+                    self.address, f"host {self.host} does not exist (or the admin cannot see it)"
+                ) from None
+            if status_of(e) == 403:
+                raise permission_error(self.address, self.host, "", e) from None
+            raise
+
+    def changes(self, ctx: Context) -> list[Change]:
+        rid = identity_id(ctx.config.home.subscription_id, self.ident)
+        cur = self.observed
+        assert cur is not None
+        if cur.has(rid):
+            return [Change(self.address, self.kind, Action.NOOP)]
+        body = merged_identity(cur, {rid}, set())
+        after_users = [
+            u for u, v in body.get("userAssignedIdentities", {}).items() if v is not None
+        ]
+        return [
+            Change(
+                self.address,
+                self.kind,
+                Action.UPDATE,
+                [
+                    FieldChange("identity.type", cur.type, body["type"]),
+                    FieldChange(
+                        "identity.userAssignedIdentities",
+                        [_short(u) for u in cur.users],
+                        [_short(u) for u in after_users],
+                    ),
+                ],
+                apply=lambda: self._set(ctx, body, rid),
+            )
+        ]
+
+    async def _set(self, ctx: Context, body: dict, rid: str) -> None:  # type: ignore[type-arg]
+        try:
+            await adapter_for(self.host).set(ctx, self.host, body)
+        except Exception as e:
+            if status_of(e) == 403:
+                raise permission_error(self.address, self.host, rid, e) from None
+            raise
+
+    def verified(self, ctx: Context) -> str | None:
+        return f"{self.address}: attached to {self.host}"
+
+
+class PruneAttachmentsTask(Task):
+    """With --prune: our identities on hosts the config no longer lists are detached."""
+
+    kind = "identity attachment"
+    stage = 1
+    address = "home.attachments[prune]"
+
+    def __init__(self) -> None:
+        self.found: list[tuple[str, HostIdentity]] = []
+
+    async def observe(self, ctx: Context) -> None:
+        self.found = []
+        if not ctx.prune:
+            return
+        from .hosts import ADAPTERS
+
+        for adapter in ADAPTERS.values():
+            self.found += await adapter.list(ctx, ctx.config.home.subscription_id)
+
+    def changes(self, ctx: Context) -> list[Change]:
+        if not ctx.prune:
+            return []
+        sub = ctx.config.home.subscription_id
+        ours = {identity_id(sub, i).lower(): i for i in ctx.config.home.identities}
+        out: list[Change] = []
+        for host_id, cur in self.found:
+            declared = {
+                i.name
+                for i in ctx.config.home.identities
+                if any(str(h).lower() == host_id.lower() for h in i.attach_ids)
+            }
+            stale = {
+                u for u in cur.users if u.lower() in ours and ours[u.lower()].name not in declared
+            }
+            if not stale:
+                continue
+            body = merged_identity(cur, set(), stale)
+            host = armid.parse(host_id)
+            names = sorted(_short(u) for u in stale)
+            out.append(
+                Change(
+                    f"home.attachments[{host.name}]",
+                    self.kind,
+                    Action.DELETE,
+                    [FieldChange("identity.userAssignedIdentities", names, None)],
+                    note=f"detach {', '.join(names)}: no longer in attach_to (--prune)",
+                    apply=lambda host=host, body=body: adapter_for(host).set(ctx, host, body),
+                )
+            )
+        return out

@@ -1,0 +1,61 @@
+"""From a config file to an outcome: load, pick the cloud, authenticate, run the tasks.
+
+The CLI, the demo and tests call these; they hold no rendering and no prompting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import clouds
+from .config import Loaded, load_config
+from .engine import Context, Outcome
+
+
+@dataclass
+class Options:
+    prune: bool = False
+    concurrency: int = 8
+    progress: Callable[[str, str], None] = lambda address, message: None
+
+
+def resolve_cloud(loaded: Loaded, override: str | None) -> clouds.Cloud:
+    """``--cloud`` / ``XTENANT_CLOUD`` win over the config's ``cloud:``."""
+    return clouds.resolve(override) if override else loaded.cloud()
+
+
+async def _run(loaded: Loaded, cloud: clouds.Cloud, opts: Options, *, write: bool) -> Outcome:
+    from . import engine
+    from .clients import Clients, admin_credential
+    from .home import home_tasks
+
+    config = loaded.config
+    clients = Clients(cloud, admin_credential(cloud, config.home.tenant_id))
+    try:
+        ctx = Context(
+            config=config,
+            cloud=cloud,
+            clients=clients,
+            prune=opts.prune,
+            concurrency=opts.concurrency,
+            progress=opts.progress,
+        )
+        tasks = home_tasks(config)
+        return await (engine.apply(ctx, tasks) if write else engine.plan(ctx, tasks))
+    finally:
+        await clients.close()
+
+
+def home_plan(loaded: Loaded, cloud: clouds.Cloud, opts: Options | None = None) -> Outcome:
+    return asyncio.run(_run(loaded, cloud, opts or Options(), write=False))
+
+
+def home_apply(loaded: Loaded, cloud: clouds.Cloud, opts: Options | None = None) -> Outcome:
+    return asyncio.run(_run(loaded, cloud, opts or Options(), write=True))
+
+
+def load(path: Path) -> Loaded:
+    return load_config(path)
