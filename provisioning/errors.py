@@ -70,9 +70,16 @@ def _body(exc: BaseException) -> Any:
 
 def is_transport_error(exc: BaseException) -> bool:
     """The request may or may not have reached the service (a lost response)."""
-    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+    from azure.core.exceptions import IncompleteReadError, ServiceRequestError, ServiceResponseError
 
-    if isinstance(exc, ServiceRequestError | ServiceResponseError | ConnectionError | TimeoutError):
+    lost = (
+        IncompleteReadError,
+        ServiceRequestError,
+        ServiceResponseError,
+        ConnectionError,
+        TimeoutError,
+    )
+    if isinstance(exc, lost):
         return True
     try:
         import httpx

@@ -27,6 +27,10 @@ log = logging.getLogger("xtenant.sandbox")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+class InjectedConnectionLoss(ConnectionAbortedError):
+    """Raised to drop a connection mid-response (the ``lose_response`` fault)."""
+
+
 @dataclass
 class Service:
     name: str
@@ -34,8 +38,12 @@ class Service:
     error: Callable[[int, str, str, dict[str, str] | None], HttpError]
 
 
-def _entra_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> HttpError:
-    return HttpError(json_response({"error": code.lower(), "error_description": message}, status, headers))
+def _entra_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> HttpError:
+    return HttpError(
+        json_response({"error": code.lower(), "error_description": message}, status, headers)
+    )
 
 
 def build_services(world: World) -> dict[str, Service]:
@@ -79,8 +87,13 @@ class SandboxApp:
         path = re.sub(r"/{2,}", "/", scope["path"])  # httpx-based clients add "//"
         port = (scope.get("server") or ("", 0))[1]
         svc = self.services.get(self.by_port.get(port, ""))
-        req = Req(request=request, world=self.world, params={}, body=body,
-                  query=dict(request.query_params))
+        req = Req(
+            request=request,
+            world=self.world,
+            params={},
+            body=body,
+            query=dict(request.query_params),
+        )
         started = time.perf_counter()
         if path.startswith("/_sandbox"):
             resp = self._run(self.control, None, req, path)
@@ -101,16 +114,29 @@ class SandboxApp:
         else:
             resp = self._run(svc.router, svc, req, path)
         kind = req.kind or ("write" if request.method in WRITE_METHODS else "read")
-        self.world.log.record(service=svc.name, method=request.method, path=path,
-                              query=scope.get("query_string", b"").decode("latin-1"),
-                              status=resp.status_code, kind=kind, tenant=req.tenant,
-                              caller=req.caller, fault=fault_names,
-                              ms=round((time.perf_counter() - started) * 1000, 3), extra=req.extra)
+        self.world.log.record(
+            service=svc.name,
+            method=request.method,
+            path=path,
+            query=scope.get("query_string", b"").decode("latin-1"),
+            status=resp.status_code,
+            kind=kind,
+            tenant=req.tenant,
+            caller=req.caller,
+            fault=fault_names,
+            ms=round((time.perf_counter() - started) * 1000, 3),
+            extra=req.extra,
+        )
         if lose and short is None:
             # The write is committed; the client never gets a complete answer.
-            await send({"type": "http.response.start", "status": resp.status_code,
-                        "headers": [(b"content-length", b"1048576")]})
-            raise ConnectionAbortedError("sandbox: response lost after commit (injected)")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": resp.status_code,
+                    "headers": [(b"content-length", b"1048576")],
+                }
+            )
+            raise InjectedConnectionLoss("sandbox: response lost after commit (injected)")
         await resp(scope, receive, send)
 
     def _short_circuit(self, svc: Service, f: Any) -> Response:
@@ -118,13 +144,20 @@ class SandboxApp:
             headers = {"Retry-After": str(f.retry_after)}
             if svc.name == "arm":
                 headers["x-ms-ratelimit-remaining-subscription-reads"] = "0"
-            msg = ("The request is being throttled as the limit has been reached for operation type."
-                   if svc.name == "arm" else "Too many requests. Retry after the given delay.")
+            msg = (
+                "The request is being throttled as the limit has been reached for operation type."
+                if svc.name == "arm"
+                else "Too many requests. Retry after the given delay."
+            )
             code = "TooManyRequests" if svc.name != "graph" else "TooManyRequests"
             return svc.error(429, code, msg, headers).response
         status = f.status
-        code = {500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable",
-                504: "GatewayTimeout"}.get(status, "InternalServerError")
+        code = {
+            500: "InternalServerError",
+            502: "BadGateway",
+            503: "ServiceUnavailable",
+            504: "GatewayTimeout",
+        }.get(status, "InternalServerError")
         return svc.error(status, code, "Injected transient failure. Please retry.", None).response
 
     def _run(self, router: Router, svc: Service | None, req: Req, path: str) -> Response:
@@ -134,17 +167,25 @@ class SandboxApp:
                 if svc is None:
                     return json_response({"error": "not found"}, 404)
                 if known:
-                    raise svc.error(405, "MethodNotAllowed",
-                                    f"The requested method {req.method} is not allowed.", None)
+                    raise svc.error(
+                        405,
+                        "MethodNotAllowed",
+                        f"The requested method {req.method} is not allowed.",
+                        None,
+                    )
                 raise _not_found(svc, req, path)
             req.params = params
             return handler(req)
         except HttpError as e:
             return e.response
         except Exception:  # a bug in the sandbox: say so loudly, as a 500
-            log.error("sandbox handler failed for %s %s\n%s", req.method, path, traceback.format_exc())
+            log.error(
+                "sandbox handler failed for %s %s\n%s", req.method, path, traceback.format_exc()
+            )
             err = svc.error if svc else arm_error
-            return err(500, "InternalServerError", "sandbox internal error (see its log)", None).response
+            return err(
+                500, "InternalServerError", "sandbox internal error (see its log)", None
+            ).response
 
 
 def _not_found(svc: Service, req: Req, path: str) -> HttpError:
@@ -152,6 +193,9 @@ def _not_found(svc: Service, req: Req, path: str) -> HttpError:
         seg = path.strip("/").split("/")[-1]
         return graph_error(400, "BadRequest", f"Resource not found for the segment '{seg}'.")
     if svc.name == "arm":
-        return arm_error(404, "InvalidResourceType" if "/providers/" in path else "NotFound",
-                         f"The resource path '{path}' is not supported by this sandbox.")
+        return arm_error(
+            404,
+            "InvalidResourceType" if "/providers/" in path else "NotFound",
+            f"The resource path '{path}' is not supported by this sandbox.",
+        )
     return svc.error(404, "not_found", f"{path} not found", None)

@@ -26,8 +26,10 @@ class Fault:
     latency_ms: int = 0
     status: int = 503  # for "error"
     retry_after: int = 1  # seconds, for "throttle"
+    per_path: bool = False  # fire at most once for each distinct method + path
     id: int = 0
     fired: int = 0
+    seen: list[str] = field(default_factory=list)
 
     def matches(self, service: str, method: str, path: str) -> bool:
         if self.count is not None and self.count <= 0:
@@ -49,7 +51,7 @@ class Faults:
     def add(self, **spec: Any) -> Fault:
         if spec.get("kind") not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
-        known = set(Fault.__dataclass_fields__) - {"id", "fired"}
+        known = set(Fault.__dataclass_fields__) - {"id", "fired", "seen"}
         unknown = set(spec) - known
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
@@ -73,9 +75,14 @@ class Faults:
         fired = []
         with self._lock:
             for f in self._rules:
+                key = f"{method} {path.lower()}"
+                if f.per_path and key in f.seen:
+                    continue
                 if f.matches(service, method, path) and self._rng.random() < f.probability:
                     if f.count is not None:
                         f.count -= 1
+                    if f.per_path:
+                        f.seen.append(key)
                     f.fired += 1
                     fired.append(f)
         return fired

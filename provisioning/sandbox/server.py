@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import json
 import os
 import socket
@@ -13,11 +14,22 @@ from typing import Any
 import uvicorn
 
 from . import certs
-from .app import SandboxApp
+from .app import InjectedConnectionLoss, SandboxApp
 from .world import World
 
 SERVICES = ("entra", "arm", "graph", "monitor", "identity")  # port offsets 0..4
 EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+
+
+class _QuietInjectedFaults(logging.Filter):
+    """An injected lost response is a feature, not an error worth a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, InjectedConnectionLoss)
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietInjectedFaults())
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -43,9 +55,15 @@ def build_info(world: World) -> dict[str, Any]:
             "admin": t.get("admin"),
             "resources": t.get("resources", {}),
         }
-    hosts = {h["name"]: {"kind": h["kind"], "resource_id": h["resource_id"], "tenant": h["tenant"],
-                         "env": host_env(world, h)}
-             for h in world.arm.hosts()}
+    hosts = {
+        h["name"]: {
+            "kind": h["kind"],
+            "resource_id": h["resource_id"],
+            "tenant": h["tenant"],
+            "env": host_env(world, h),
+        }
+        for h in world.arm.hosts()
+    }
     return {
         "ca_bundle": str(state / "tls" / "ca-bundle.pem") if state else None,
         "cloud_file": str(state / "cloud.json") if state else None,
@@ -77,8 +95,15 @@ def cloud_profile(world: World) -> dict[str, Any]:
 
 
 class Server:
-    def __init__(self, state_dir: Path, *, seed: str = "demo", host: str = "127.0.0.1",
-                 port: int = 0, reset: bool = False) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        seed: str = "demo",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        reset: bool = False,
+    ) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.world = World(self.state_dir)
         if reset:
@@ -115,17 +140,32 @@ class Server:
 
     # ---- serving ---------------------------------------------------------------------------
     async def serve(self) -> None:
-        tls = uvicorn.Config(self.app, ssl_certfile=str(self.tls.server_cert),
-                             ssl_keyfile=str(self.tls.server_key), log_level="warning",
-                             lifespan="off", access_log=False, timeout_keep_alive=30)
-        plain = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
-                               timeout_keep_alive=30)
+        tls = uvicorn.Config(
+            self.app,
+            ssl_certfile=str(self.tls.server_cert),
+            ssl_keyfile=str(self.tls.server_key),
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=1,
+        )
+        plain = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_keep_alive=30,
+            timeout_graceful_shutdown=1,
+        )
         https_socks = [self.sockets[n] for n in SERVICES if n != "identity"]
         self._servers = [uvicorn.Server(tls), uvicorn.Server(plain)]
         for s in self._servers:
             s.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        tasks = [asyncio.create_task(self._servers[0].serve(sockets=https_socks)),
-                 asyncio.create_task(self._servers[1].serve(sockets=[self.sockets["identity"]]))]
+        tasks = [
+            asyncio.create_task(self._servers[0].serve(sockets=https_socks)),
+            asyncio.create_task(self._servers[1].serve(sockets=[self.sockets["identity"]])),
+        ]
         while not all(s.started for s in self._servers):
             if any(t.done() for t in tasks):
                 break

@@ -1,0 +1,96 @@
+"""Test helpers: a sandbox plus the home config, and raw REST access "behind our back".
+
+Raw access uses azure-identity for the token and httpx for the call, exactly as an
+admin's script would; it exists to create drift and to count objects independently of
+the code under test.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from azure.identity import ClientSecretCredential
+
+from provisioning import clouds
+from provisioning.config import load_config
+from provisioning.runner import Options, home_apply, home_plan
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Raw:
+    info: dict[str, Any]
+    tenant: str
+
+    def _token(self, scope: str) -> str:
+        t = self.info["tenants"][self.tenant]
+        cred = ClientSecretCredential(
+            t["tenant_id"],
+            t["admin"]["client_id"],
+            t["admin"]["client_secret"],
+            authority=self.info["authority"],
+            disable_instance_discovery=True,
+            connection_verify=self.info["ca_bundle"],
+        )
+        return cred.get_token(scope).token
+
+    def graph(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        h = {"Authorization": "Bearer " + self._token("https://graph.microsoft.com/.default")}
+        h.update(kw.pop("headers", {}))
+        return httpx.request(
+            method,
+            f"{self.info['graph']}/v1.0/{path.lstrip('/')}",
+            headers=h,
+            verify=self.info["ca_bundle"],
+            **kw,
+        )
+
+    def arm(self, method: str, path: str, api_version: str, **kw: Any) -> httpx.Response:
+        h = {"Authorization": "Bearer " + self._token("https://management.azure.com/.default")}
+        return httpx.request(
+            method,
+            f"{self.info['arm']}{path}",
+            params={"api-version": api_version},
+            headers=h,
+            verify=self.info["ca_bundle"],
+            **kw,
+        )
+
+
+class Home:
+    """The demo home config against one sandbox, run in-process through the runner."""
+
+    def __init__(
+        self,
+        sb: Any,
+        tmp: Path,
+        monkeypatch: Any,
+        *,
+        admin: str = "contoso",
+        config_text: str | None = None,
+    ) -> None:
+        self.sb = sb
+        self.path = tmp / "xtenant.yaml"
+        self.path.write_text(config_text or (REPO / "examples" / "sandbox.yaml").read_text())
+        for k, v in sb.env(admin=admin).items():
+            monkeypatch.setenv(k, v)
+        self.cloud = clouds.load_cloud_file(sb.info["cloud_file"])
+        self.raw = Raw(sb.info, "contoso")
+
+    def loaded(self) -> Any:
+        return load_config(self.path)
+
+    def plan(self, **kw: Any) -> Any:
+        return home_plan(self.loaded(), self.cloud, Options(**kw))
+
+    def apply(self, **kw: Any) -> Any:
+        return home_apply(self.loaded(), self.cloud, Options(**kw))
+
+
+def env_of(sb: Any, **kw: Any) -> dict[str, str]:
+    return {**os.environ, **sb.env(**kw)}
