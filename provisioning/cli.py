@@ -196,58 +196,34 @@ def _report_failures(printer: Printer, outcome) -> None:  # type: ignore[no-unty
         printer.error(f"{f.address}: {f.message}")
 
 
-@app.command()
-def plan(
-    config: ConfigOpt = Path("xtenant.yaml"),
-    customer: CustomerOpt = None,
-    output: Annotated[
-        PlanFmt, typer.Option("-o", "--output", help="Output format.")
-    ] = PlanFmt.table,
-    detailed_exitcode: Annotated[
-        bool, typer.Option("--detailed-exitcode", help="Exit 2 when changes are pending.")
-    ] = False,
-    prune: PruneOpt = False,
-) -> None:
-    """Show what apply would change. Reads only; never writes."""
+def _show_plan(printer: Printer, outcome, output: PlanFmt, title: str = "xtenant plan") -> None:  # type: ignore[no-untyped-def]
     from .plan import render_markdown, render_text
-    from .runner import Options, home_plan
 
-    printer = Printer()
-    loaded, cloud = _load(printer, config)
-    outcome = home_plan(loaded, cloud, Options(prune=prune, progress=_progress(printer)))
-    printer.clear_progress()
     if output is PlanFmt.json:
         data = outcome.plan.to_json()
         data["errors"] = [{"address": f.address, "message": f.message} for f in outcome.failures]
         printer.json(data)
-    elif output is PlanFmt.markdown:
-        printer.line(render_markdown(outcome.plan))
-    else:
-        printer.line(render_text(outcome.plan))
+        return
+    printer.line(
+        render_markdown(outcome.plan, title=title)
+        if output is PlanFmt.markdown
+        else render_text(outcome.plan)
+    )
+    _report_failures(printer, outcome)
+
+
+def _plan_exit(outcome, detailed_exitcode: bool) -> None:  # type: ignore[no-untyped-def]
     if outcome.failures:
-        if output is not PlanFmt.json:
-            _report_failures(printer, outcome)
         raise typer.Exit(exitcodes.ERROR)
     if detailed_exitcode and outcome.plan.has_changes:
         raise typer.Exit(exitcodes.CHANGES)
 
 
-@app.command()
-def apply(
-    config: ConfigOpt = Path("xtenant.yaml"),
-    customer: CustomerOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")] = False,
-    prune: PruneOpt = False,
-    output: OutputOpt = Fmt.table,
-) -> None:
-    """Make Azure and Entra match the configuration, then confirm by observing again."""
+def _apply_flow(printer: Printer, plan_fn, apply_fn, *, yes: bool, output: Fmt) -> None:  # type: ignore[no-untyped-def]
+    """Plan, show, confirm (unless --yes), apply, then report what was verified."""
     from .plan import render_text
-    from .runner import Options, home_apply, home_plan
 
-    printer = Printer()
-    loaded, cloud = _load(printer, config)
-    opts = Options(prune=prune, progress=_progress(printer))
-    planned = home_plan(loaded, cloud, opts)
+    planned = plan_fn()
     printer.clear_progress()
     if planned.failures:
         printer.line(render_text(planned.plan))
@@ -268,7 +244,7 @@ def apply(
             _fail(printer, "changes are pending; re-run with --yes to apply them non-interactively")
         if not typer.confirm("Apply these changes?", default=False):
             _fail(printer, "cancelled; nothing was changed")
-    outcome = home_apply(loaded, cloud, opts)
+    outcome = apply_fn()
     printer.clear_progress()
     if output is Fmt.json:
         printer.json(
@@ -280,9 +256,9 @@ def apply(
             }
         )
     else:
+        done = {"create": "created", "update": "updated", "delete": "deleted"}
         for c in outcome.applied:
-            done = {"create": "created", "update": "updated", "delete": "deleted"}[c.action.value]
-            printer.line(f"{c.action.symbol} {c.address}: {done}")
+            printer.line(f"{c.action.symbol} {c.address}: {done[c.action.value]}")
         for v in outcome.verified:
             printer.line(f"verified {v}")
         _report_failures(printer, outcome)
@@ -293,8 +269,135 @@ def apply(
         raise typer.Exit(exitcodes.ERROR)
     if output is not Fmt.json:
         printer.summary(
-            f"Apply complete: {len(outcome.applied)} changes; {outcome.plan.summary()}", ok=True
+            f"Apply complete: {len(outcome.applied)} changes. {outcome.plan.summary()}", ok=True
         )
+
+
+PlanOutputOpt = Annotated[PlanFmt, typer.Option("-o", "--output", help="Output format.")]
+DetailedOpt = Annotated[
+    bool, typer.Option("--detailed-exitcode", help="Exit 2 when changes are pending.")
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")]
+
+
+@app.command()
+def plan(
+    config: ConfigOpt = Path("xtenant.yaml"),
+    customer: CustomerOpt = None,
+    output: PlanOutputOpt = PlanFmt.table,
+    detailed_exitcode: DetailedOpt = False,
+    prune: PruneOpt = False,
+) -> None:
+    """Show what apply would change. Reads only; never writes."""
+    from .runner import Options, home_plan
+
+    printer = Printer()
+    loaded, cloud = _load(printer, config)
+    outcome = home_plan(loaded, cloud, Options(prune=prune, progress=_progress(printer)))
+    printer.clear_progress()
+    _show_plan(printer, outcome, output)
+    _plan_exit(outcome, detailed_exitcode)
+
+
+@app.command()
+def apply(
+    config: ConfigOpt = Path("xtenant.yaml"),
+    customer: CustomerOpt = None,
+    yes: YesOpt = False,
+    prune: PruneOpt = False,
+    output: OutputOpt = Fmt.table,
+) -> None:
+    """Make Azure and Entra match the configuration, then confirm by observing again."""
+    from .runner import Options, home_apply, home_plan
+
+    printer = Printer()
+    loaded, cloud = _load(printer, config)
+    opts = Options(prune=prune, progress=_progress(printer))
+    _apply_flow(
+        printer,
+        lambda: home_plan(loaded, cloud, opts),
+        lambda: home_apply(loaded, cloud, opts),
+        yes=yes,
+        output=output,
+    )
+
+
+# ---- customer side --------------------------------------------------------------------
+
+customer_app = typer.Typer(
+    help="Run by a customer admin in their own tenant, from a kit.", no_args_is_help=True
+)
+app.add_typer(customer_app, name="customer")
+KitOpt = Annotated[Path, typer.Option("--kit", help="The kit.json the provider sent.")]
+
+
+def _load_kit(printer: Printer, kit: Path):  # type: ignore[no-untyped-def]
+    from .clouds import CloudError
+    from .runner import kit_cloud, load_kit_spec
+
+    try:
+        data, spec = load_kit_spec(kit)
+        return spec, kit_cloud(data, STATE.cloud)
+    except CloudError as exc:
+        _fail(printer, f"--cloud: {exc}")
+    except (OSError, ValueError) as exc:
+        _fail(printer, f"{kit}: {exc}")
+
+
+@customer_app.command("plan")
+def customer_plan(
+    kit: KitOpt,
+    output: PlanOutputOpt = PlanFmt.table,
+    detailed_exitcode: DetailedOpt = False,
+) -> None:
+    """Show exactly what would be granted in your tenant. Reads only."""
+    from .runner import Options
+    from .runner import customer_plan as run
+
+    printer = Printer()
+    spec, cloud = _load_kit(printer, kit)
+    outcome = run(spec, cloud, Options(progress=_progress(printer)))
+    printer.clear_progress()
+    _show_plan(printer, outcome, output, title=f"xtenant customer plan: {spec.name}")
+    _plan_exit(outcome, detailed_exitcode)
+
+
+@customer_app.command("apply")
+def customer_apply(kit: KitOpt, yes: YesOpt = False, output: OutputOpt = Fmt.table) -> None:
+    """Consent to the provider's app and grant exactly the kit's roles."""
+    from .runner import Options
+    from .runner import customer_apply as run_apply
+    from .runner import customer_plan as run_plan
+
+    printer = Printer()
+    spec, cloud = _load_kit(printer, kit)
+    opts = Options(progress=_progress(printer))
+    _apply_flow(
+        printer,
+        lambda: run_plan(spec, cloud, opts),
+        lambda: run_apply(spec, cloud, opts),
+        yes=yes,
+        output=output,
+    )
+
+
+@customer_app.command("remove")
+def customer_remove(kit: KitOpt, yes: YesOpt = False, output: OutputOpt = Fmt.table) -> None:
+    """Offboard: remove what the kit granted, then the provider's service principal."""
+    from .runner import Options
+    from .runner import customer_apply as run_apply
+    from .runner import customer_plan as run_plan
+
+    printer = Printer()
+    spec, cloud = _load_kit(printer, kit)
+    opts = Options(progress=_progress(printer))
+    _apply_flow(
+        printer,
+        lambda: run_plan(spec, cloud, opts, remove=True),
+        lambda: run_apply(spec, cloud, opts, remove=True),
+        yes=yes,
+        output=output,
+    )
 
 
 # ---- sandbox ----------------------------------------------------------------------------

@@ -147,6 +147,24 @@ _REQUIRED = ("authority", "arm", "graph", "exchange_audience")
 _KNOWN = (*_REQUIRED, "name", "arm_audience", "graph_audience", "monitor_audience", "ca_bundle")
 
 
+def from_dict(data: dict[str, object], *, source: str = "cloud") -> Cloud:
+    """A profile from its JSON form (``Cloud.to_json``, e.g. inside a kit)."""
+    name = str(data.get("name", ""))
+    if name.lower() in _BUILTINS and data.get("authority") in (
+        None,
+        _BUILTINS[name.lower()].authority,
+    ):
+        return _BUILTINS[name.lower()]
+    missing = [k for k in _REQUIRED if not isinstance(data.get(k), str) or not data.get(k)]
+    if missing:
+        raise CloudError(f"{source}: missing {', '.join(missing)}")
+    kwargs = {k: str(data[k]).rstrip("/") for k in _KNOWN if k in data and k != "ca_bundle"}
+    kwargs.setdefault("name", "custom")
+    return Cloud(
+        custom=True, ca_bundle=str(data["ca_bundle"]) if data.get("ca_bundle") else None, **kwargs
+    )  # type: ignore[arg-type]
+
+
 def load_cloud_file(path: str | os.PathLike[str]) -> Cloud:
     """Read a custom cloud profile (JSON). Relative ``ca_bundle`` paths are resolved
     against the file's folder so a profile can travel with its bundle."""

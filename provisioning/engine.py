@@ -34,18 +34,27 @@ class Facts:
 
     identities: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> ids
     apps: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> object_id/app_id
+    principals: dict[str, str] = field(default_factory=dict)  # tenant -> our SP's object id
+    graph_sp: dict[str, dict[str, object]] = field(default_factory=dict)  # tenant -> Graph SP
 
 
 @dataclass
 class Context:
-    config: Config
     cloud: Cloud
     clients: Clients
+    config: Config | None = None  # the home config; customer-side runs work from a kit
     prune: bool = False
     concurrency: int = 8
     facts: Facts = field(default_factory=Facts)
     progress: Callable[[str, str], None] = lambda address, message: None
     applying: bool = False
+    replication_wait_s: float = 180.0  # bound on waiting out directory replication
+
+    @property
+    def cfg(self) -> Config:
+        if self.config is None:
+            raise RuntimeError("this task needs the home configuration")
+        return self.config
 
 
 class Task(ABC):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import clouds
 from .config import Loaded, load_config
+from .customer.spec import CustomerSpec
 from .engine import Context, Outcome
 
 
@@ -59,3 +60,50 @@ def home_apply(loaded: Loaded, cloud: clouds.Cloud, opts: Options | None = None)
 
 def load(path: Path) -> Loaded:
     return load_config(path)
+
+
+# ---- customer side (run by the customer admin, from a kit) ------------------------------
+
+
+def load_kit_spec(path: Path) -> tuple[dict, CustomerSpec]:  # type: ignore[type-arg]
+    from .kit.model import load_kit
+
+    kit = load_kit(path)
+    data = kit.to_json()
+    return data, CustomerSpec.from_kit(data)
+
+
+def kit_cloud(kit: dict, override: str | None) -> clouds.Cloud:  # type: ignore[type-arg]
+    return (
+        clouds.resolve(override) if override else clouds.from_dict(kit["cloud"], source="kit.cloud")
+    )
+
+
+async def _run_customer(
+    spec: CustomerSpec, cloud: clouds.Cloud, opts: Options, *, write: bool, remove: bool
+) -> Outcome:
+    from . import engine
+    from .clients import Clients, admin_credential
+    from .customer import customer_tasks
+
+    clients = Clients(cloud, admin_credential(cloud, spec.tenant))
+    try:
+        ctx = Context(
+            cloud=cloud, clients=clients, concurrency=opts.concurrency, progress=opts.progress
+        )
+        tasks = customer_tasks(spec, remove=remove)
+        return await (engine.apply(ctx, tasks) if write else engine.plan(ctx, tasks))
+    finally:
+        await clients.close()
+
+
+def customer_plan(
+    spec: CustomerSpec, cloud: clouds.Cloud, opts: Options | None = None, *, remove: bool = False
+) -> Outcome:
+    return asyncio.run(_run_customer(spec, cloud, opts or Options(), write=False, remove=remove))
+
+
+def customer_apply(
+    spec: CustomerSpec, cloud: clouds.Cloud, opts: Options | None = None, *, remove: bool = False
+) -> Outcome:
+    return asyncio.run(_run_customer(spec, cloud, opts or Options(), write=True, remove=remove))

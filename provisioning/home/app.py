@@ -113,7 +113,7 @@ class AppTask(Task):
                 raise TaskError(
                     self.address,
                     "cannot read app registrations: "
-                    + graph_permission_hint(ctx.config.home.tenant_id),
+                    + graph_permission_hint(ctx.cfg.home.tenant_id),
                 ) from None
             if not is_not_found(e):
                 raise
@@ -125,7 +125,7 @@ class AppTask(Task):
                     raise TaskError(
                         self.address,
                         f"adopt_app_id {self.app.adopt_app_id}: no such "
-                        f"app in tenant {ctx.config.home.tenant_id}",
+                        f"app in tenant {ctx.cfg.home.tenant_id}",
                     ) from None
                 raise
             if self.observed.unique_name and self.observed.unique_name != self.app.unique_name:
@@ -198,7 +198,7 @@ class AppTask(Task):
                 raise TaskError(
                     self.address,
                     "cannot write the app registration: "
-                    + graph_permission_hint(ctx.config.home.tenant_id),
+                    + graph_permission_hint(ctx.cfg.home.tenant_id),
                 ) from None
             raise
 

@@ -63,7 +63,7 @@ class AttachTask(Task):
             raise
 
     def changes(self, ctx: Context) -> list[Change]:
-        rid = identity_id(ctx.config.home.subscription_id, self.ident)
+        rid = identity_id(ctx.cfg.home.subscription_id, self.ident)
         cur = self.observed
         assert cur is not None
         if cur.has(rid):
@@ -118,18 +118,18 @@ class PruneAttachmentsTask(Task):
         from .hosts import ADAPTERS
 
         for adapter in ADAPTERS.values():
-            self.found += await adapter.list(ctx, ctx.config.home.subscription_id)
+            self.found += await adapter.list(ctx, ctx.cfg.home.subscription_id)
 
     def changes(self, ctx: Context) -> list[Change]:
         if not ctx.prune:
             return []
-        sub = ctx.config.home.subscription_id
-        ours = {identity_id(sub, i).lower(): i for i in ctx.config.home.identities}
+        sub = ctx.cfg.home.subscription_id
+        ours = {identity_id(sub, i).lower(): i for i in ctx.cfg.home.identities}
         out: list[Change] = []
         for host_id, cur in self.found:
             declared = {
                 i.name
-                for i in ctx.config.home.identities
+                for i in ctx.cfg.home.identities
                 if any(str(h).lower() == host_id.lower() for h in i.attach_ids)
             }
             stale = {

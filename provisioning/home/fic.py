@@ -38,7 +38,7 @@ class Fic:
 
 
 def desired_fics(ctx: Context, app: App) -> list[Fic]:
-    issuer = ctx.cloud.fic_issuer(ctx.config.home.tenant_id)
+    issuer = ctx.cloud.fic_issuer(ctx.cfg.home.tenant_id)
     out = []
     for name in app.trusts:
         principal = ctx.facts.identities.get(name, {}).get("principal_id") or UNKNOWN
@@ -72,7 +72,7 @@ class FicsTask(Task):
                 raise TaskError(
                     self.address,
                     "cannot read federated credentials: "
-                    + graph_permission_hint(ctx.config.home.tenant_id),
+                    + graph_permission_hint(ctx.cfg.home.tenant_id),
                 ) from None
             raise
         items = list(page.value or []) if page else []
@@ -218,7 +218,7 @@ class FicsTask(Task):
             raise TaskError(
                 self.address,
                 "cannot change federated credentials: "
-                + graph_permission_hint(ctx.config.home.tenant_id),
+                + graph_permission_hint(ctx.cfg.home.tenant_id),
             ) from None
 
     def verified(self, ctx: Context) -> str | None:

@@ -32,7 +32,7 @@ class IdentityTask(Task):
         return {**self.ident.tags, MANAGED_TAG[0]: MANAGED_TAG[1]}
 
     async def observe(self, ctx: Context) -> None:
-        sub = ctx.config.home.subscription_id
+        sub = ctx.cfg.home.subscription_id
         try:
             self.observed = await ctx.clients.msi(sub).user_assigned_identities.get(
                 self.ident.resource_group, self.ident.name
@@ -108,7 +108,7 @@ class IdentityTask(Task):
         return [Change(self.address, self.kind, Action.NOOP)]
 
     async def _create(self, ctx: Context) -> None:
-        client = ctx.clients.msi(ctx.config.home.subscription_id)
+        client = ctx.clients.msi(ctx.cfg.home.subscription_id)
         try:
             await client.user_assigned_identities.create_or_update(
                 self.ident.resource_group,
@@ -120,7 +120,7 @@ class IdentityTask(Task):
             raise
 
     async def _update_tags(self, ctx: Context, tags: dict[str, str]) -> None:
-        client = ctx.clients.msi(ctx.config.home.subscription_id)
+        client = ctx.clients.msi(ctx.cfg.home.subscription_id)
         try:
             await client.user_assigned_identities.update(
                 self.ident.resource_group, self.ident.name, {"tags": tags}
@@ -136,7 +136,7 @@ class IdentityTask(Task):
                 (
                     f"no permission to {verb} the identity: the admin needs Managed Identity "
                     f"Contributor on resource group {self.ident.resource_group} (subscription "
-                    f"{ctx.config.home.subscription_id})"
+                    f"{ctx.cfg.home.subscription_id})"
                 ),
             ) from None
 

@@ -59,6 +59,6 @@ class HomeServicePrincipalTask(Task):
                 raise TaskError(
                     self.address,
                     "cannot create the service principal: "
-                    + graph_permission_hint(ctx.config.home.tenant_id),
+                    + graph_permission_hint(ctx.cfg.home.tenant_id),
                 ) from None
             raise

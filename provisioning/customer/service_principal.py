@@ -1,0 +1,138 @@
+"""The home app's service principal in the customer tenant: what admin consent creates.
+
+Created with ``PATCH servicePrincipals(appId='…')`` + ``Prefer: create-if-missing`` so a
+retry after a lost response cannot make a second one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..engine import Context, Task
+from ..errors import TaskError, code_of, is_not_found, message_of, status_of
+from ..home.graphutil import prefer_create_if_missing, sp_by_app_id
+from ..plan import Action, Change, FieldChange
+from .spec import CustomerSpec
+
+
+class CustomerSpTask(Task):
+    kind = "service principal"
+
+    def __init__(self, spec: CustomerSpec, *, remove: bool = False) -> None:
+        self.spec = spec
+        self.remove = remove
+        self.stage = 1 if remove else 0  # created first, removed last
+        self.address = f"{spec.label}.service_principal"
+        self.observed: Any = None
+
+    async def observe(self, ctx: Context) -> None:
+        self.observed = None
+        try:
+            self.observed = await sp_by_app_id(ctx.clients.graph, self.spec.app_id).get()
+        except Exception as e:
+            if status_of(e) == 403:
+                raise TaskError(self.address, _denied(self.spec)) from None
+            if not is_not_found(e):
+                raise
+        if self.observed is not None:
+            ctx.facts.principals[self.spec.tenant] = self.observed.id
+        else:
+            ctx.facts.principals.pop(self.spec.tenant, None)
+
+    def changes(self, ctx: Context) -> list[Change]:
+        if self.remove:
+            if self.observed is None:
+                return [Change(self.address, self.kind, Action.NOOP)]
+            return [
+                Change(
+                    self.address,
+                    self.kind,
+                    Action.DELETE,
+                    [
+                        FieldChange("appId", self.spec.app_id, None),
+                        FieldChange("displayName", self.observed.display_name, None),
+                    ],
+                    note="the enterprise app goes; the provider's app can no longer get tokens here",
+                    apply=lambda: self._delete(ctx),
+                )
+            ]
+        if self.observed is not None:
+            return [Change(self.address, self.kind, Action.NOOP)]
+        return [
+            Change(
+                self.address,
+                self.kind,
+                Action.CREATE,
+                [
+                    FieldChange("appId", None, self.spec.app_id),
+                    FieldChange("displayName", None, self.spec.app_display_name),
+                    FieldChange("publisher tenant", None, self.spec.home_tenant),
+                ],
+                note="this is what admin consent creates",
+                apply=lambda: self._create(ctx),
+            )
+        ]
+
+    async def _create(self, ctx: Context) -> None:
+        from msgraph.generated.models.service_principal import ServicePrincipal
+
+        try:
+            await sp_by_app_id(ctx.clients.graph, self.spec.app_id).patch(
+                ServicePrincipal(), request_configuration=prefer_create_if_missing()
+            )
+        except Exception as e:
+            status, msg = status_of(e), message_of(e)
+            if status == 403:
+                raise TaskError(self.address, _denied(self.spec)) from None
+            if status in (400, 404) and (
+                "tenant" in msg.lower()
+                or "multi" in msg.lower()
+                or code_of(e) in ("Request_ResourceNotFound",)
+            ):
+                raise TaskError(
+                    self.address,
+                    (
+                        f"Entra refused to create a service principal for app {self.spec.app_id}: {msg} "
+                        f"— the app must exist in the provider's tenant {self.spec.home_tenant} and be "
+                        f"multi-tenant (signInAudience AzureADMultipleOrgs); ask the provider to fix "
+                        f"their app registration"
+                    ),
+                ) from None
+            raise
+
+    async def _delete(self, ctx: Context) -> None:
+        try:
+            await ctx.clients.graph.service_principals.by_service_principal_id(
+                self.observed.id
+            ).delete()
+        except Exception as e:
+            if not is_not_found(e):
+                raise
+
+    def verified(self, ctx: Context) -> str | None:
+        sp = ctx.facts.principals.get(self.spec.tenant)
+        return f"{self.address}: objectId {sp}" if sp else f"{self.address}: absent"
+
+
+def _denied(spec: CustomerSpec) -> str:
+    return (
+        f"permission denied in tenant {spec.tenant}: consenting to an app needs the "
+        f"Application.ReadWrite.All Graph permission or the Cloud Application Administrator "
+        f"role (or use the kit's admin-consent link as a Global Administrator)"
+    )
+
+
+async def principal_id(ctx: Context, spec: CustomerSpec) -> str | None:
+    """Our service principal's object id in the customer tenant (looked up once)."""
+    if spec.tenant in ctx.facts.principals:
+        return ctx.facts.principals[spec.tenant]
+    try:
+        sp = await sp_by_app_id(ctx.clients.graph, spec.app_id).get()
+    except Exception as e:
+        if is_not_found(e):
+            return None
+        if status_of(e) == 403:
+            raise TaskError(f"{spec.label}.service_principal", _denied(spec)) from None
+        raise
+    ctx.facts.principals[spec.tenant] = sp.id
+    return sp.id  # type: ignore[no-any-return]

@@ -1,0 +1,191 @@
+"""Managed-identity endpoints, one path prefix per simulated host (plain http, as on Azure).
+
+* IMDS (VMs): ``GET /hosts/{host}/metadata/identity/oauth2/token?api-version=2018-02-01
+  &resource=...[&client_id|object_id|msi_res_id]`` with ``Metadata: true``. azure-identity
+  / MSAL reach it through ``AZURE_POD_IDENTITY_AUTHORITY_HOST={identity}/hosts/{host}``
+  (MSAL appends ``/metadata/identity/oauth2/token``).
+* App Service / Automation: ``GET /hosts/{host}/msi/token?api-version=2019-08-01
+  &resource=...[&client_id|principal_id|object_id|mi_res_id]`` with ``X-IDENTITY-HEADER``;
+  reached through ``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER``.
+* Azure Arc is not implemented: MSAL reads the challenge's key file from the fixed
+  directory ``/var/opt/azcmagent/tokens/``, which only root can write.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+
+from ..entra.models import EntraError
+from ..http import HttpError, Req, Router, json_response
+from .models import (
+    APP_SERVICE_KINDS,
+    IMDS_KINDS,
+    NoIdentity,
+    find_host,
+    host_secret,
+    select_identity,
+)
+
+if TYPE_CHECKING:
+    from ..world import World
+
+IMDS_HEADERS = {"Server": "IMDS/150.870.65.1325"}
+IMDS_API_VERSIONS = (
+    "2018-02-01",
+    "2019-08-01",
+    "2019-11-01",
+    "2020-06-01",
+    "2021-02-01",
+    "2021-05-01",
+    "2023-07-01",
+)
+
+
+def host_env(world: World, host: dict[str, Any] | str) -> dict[str, str]:
+    """The variables that make azure-identity on ``host`` reach its identity endpoint."""
+    h = find_host(world, host) if isinstance(host, str) else host
+    if not h:
+        return {}
+    base = f"{world.urls.identity}/hosts/{h['name']}"
+    if h["kind"] in IMDS_KINDS:
+        return {"AZURE_POD_IDENTITY_AUTHORITY_HOST": base}
+    if h["kind"] in APP_SERVICE_KINDS:
+        return {
+            "IDENTITY_ENDPOINT": f"{base}/msi/token",
+            "IDENTITY_HEADER": host_secret(world, h["name"]),
+        }
+    return {}  # arc: not implemented (see the module docstring)
+
+
+def _imds_error(status: int, error: str, description: str) -> HttpError:
+    return HttpError(
+        json_response({"error": error, "error_description": description}, status, IMDS_HEADERS)
+    )
+
+
+def _appsvc_error(status: int, message: str) -> HttpError:
+    return HttpError(
+        json_response(
+            {"statusCode": status, "message": message, "correlationId": str(uuid.uuid4())}, status
+        )
+    )
+
+
+def routes(world: World) -> Router:
+    r = Router(case_insensitive=True)
+
+    def _host(req: Req, kinds: tuple[str, ...]) -> dict[str, Any]:
+        h = find_host(world, req.params["host"])
+        if h is None or h["kind"] not in kinds:
+            raise HttpError(Response(b"", 404))
+        req.tenant = h.get("tenant")
+        req.caller = h["name"]
+        req.kind = "token"
+        return h
+
+    @r.route("GET", "/hosts/{host}/metadata/identity/oauth2/token")
+    def imds_token(req: Req) -> Response:
+        h = _host(req, IMDS_KINDS)
+        if req.header("metadata") != "true":
+            raise _imds_error(400, "bad_request_102", "Required metadata header not specified")
+        if not req.q("api-version"):
+            raise _imds_error(
+                400, "invalid_request", "Required query variable 'api-version' is missing"
+            )
+        if req.q("api-version") not in IMDS_API_VERSIONS:
+            raise _imds_error(400, "invalid_request", "Invalid API version")
+        resource = req.q("resource")
+        if not resource:
+            raise _imds_error(400, "invalid_request", "Required audience parameter not specified")
+        try:
+            ident = select_identity(
+                world,
+                h,
+                client_id=req.q("client_id"),
+                object_id=req.q("object_id"),
+                resource_id=req.q("msi_res_id") or req.q("mi_res_id"),
+            )
+        except NoIdentity as e:
+            if e.multiple:
+                raise _imds_error(
+                    400,
+                    "invalid_request",
+                    "Multiple user assigned identities exist, please specify the "
+                    "clientId / resourceId of the identity in the token request",
+                ) from None
+            raise _imds_error(400, "invalid_request", "Identity not found") from None
+        try:
+            tok = world.entra.mi_token(h, ident, resource)
+        except EntraError as e:
+            raise HttpError(json_response(e.oauth_body(), e.status, IMDS_HEADERS)) from None
+        req.caller = ident["client_id"]
+        body = {
+            k: str(tok[k])
+            for k in (
+                "access_token",
+                "client_id",
+                "expires_in",
+                "expires_on",
+                "ext_expires_in",
+                "not_before",
+                "resource",
+                "token_type",
+            )
+        }
+        return json_response(body, 200, IMDS_HEADERS)
+
+    @r.route("GET", "/hosts/{host}/msi/token")
+    def appservice_token(req: Req) -> Response:
+        h = _host(req, APP_SERVICE_KINDS)
+        presented = req.header("x-identity-header") or ""
+        if not hmac.compare_digest(presented.encode(), host_secret(world, h["name"]).encode()):
+            raise _appsvc_error(
+                401,
+                "Unauthorized: the X-IDENTITY-HEADER header is missing or "
+                "does not match this host's identity secret.",
+            )
+        if req.q("api-version") != "2019-08-01":
+            raise _appsvc_error(
+                400,
+                f"The HTTP resource that matches the request URI does not "
+                f"support the API version '{req.q('api-version') or ''}'.",
+            )
+        resource = req.q("resource")
+        if not resource:
+            raise _appsvc_error(400, "The 'resource' query parameter is required.")
+        try:
+            ident = select_identity(
+                world,
+                h,
+                client_id=req.q("client_id"),
+                object_id=req.q("principal_id") or req.q("object_id"),
+                resource_id=req.q("mi_res_id") or req.q("msi_res_id"),
+                single_user_default=False,
+            )
+        except NoIdentity:
+            raise _appsvc_error(
+                400,
+                "No User Assigned or Delegated Managed Identity found for "
+                "specified ClientId/ResourceId/PrincipalId.",
+            ) from None
+        try:
+            tok = world.entra.mi_token(h, ident, resource)
+        except EntraError as e:
+            raise _appsvc_error(e.status, f"AADSTS{e.code}: {e.message}") from None
+        req.caller = ident["client_id"]
+        return json_response(
+            {
+                "access_token": tok["access_token"],
+                "expires_on": str(tok["expires_on"]),
+                "resource": resource,
+                "token_type": "Bearer",
+                "client_id": ident["client_id"],
+            },
+            200,
+        )
+
+    return r
