@@ -52,10 +52,11 @@ class Raw:
 
     def arm(self, method: str, path: str, api_version: str, **kw: Any) -> httpx.Response:
         h = {"Authorization": "Bearer " + self._token("https://management.azure.com/.default")}
+        params = {"api-version": api_version, **kw.pop("params", {})}
         return httpx.request(
             method,
             f"{self.info['arm']}{path}",
-            params={"api-version": api_version},
+            params=params,
             headers=h,
             verify=self.info["ca_bundle"],
             **kw,
