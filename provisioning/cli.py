@@ -400,6 +400,81 @@ def customer_remove(kit: KitOpt, yes: YesOpt = False, output: OutputOpt = Fmt.ta
     )
 
 
+# ---- kits and Bicep ------------------------------------------------------------------
+
+
+@app.command()
+def kit(
+    config: ConfigOpt = Path("xtenant.yaml"),
+    customer: CustomerOpt = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Output folder (one subfolder per customer).")
+    ] = Path("kits"),
+) -> None:
+    """Render each customer's onboarding kit (page, scripts, Bicep, kit.json) and the landing page.
+
+    Reads the home app ids and identity ids from Azure; nothing is written there.
+    """
+    from .kit.render import render_all
+    from .runner import home_facts
+
+    printer = Printer()
+    loaded, cloud = _load(printer, config)
+    names = list(customer) if customer else None
+    if names:
+        known = {c.name for c in loaded.config.customers}
+        for n in names:
+            if n not in known:
+                _fail(printer, f"--customer: no customer {n!r} in {config}")
+    facts, problems = home_facts(loaded, cloud)
+    for p in problems:
+        printer.error(p)
+    wanted = {c.app for c in loaded.config.customers if names is None or c.name in names}
+    missing = sorted(k for k in wanted if k not in facts.apps)
+    if missing or problems:
+        _fail(
+            printer,
+            f"app(s) {', '.join(missing) or '?'} not found in the home tenant: run "
+            f"`xtenant apply -c {config}` first (the kit needs each app's appId)",
+        )
+    written = render_all(
+        loaded.config,
+        cloud,
+        out,
+        app_ids={k: v["app_id"] for k, v in facts.apps.items()},
+        identities=facts.identities,
+        customers=names,
+    )
+    for name, files in written.items():
+        printer.line(f"{out / name}/: {len(files)} files")
+
+
+bicep_app = typer.Typer(
+    help="Bicep for teams that deploy the home side with Bicep.", no_args_is_help=True
+)
+app.add_typer(bicep_app, name="bicep")
+
+
+@bicep_app.command("params")
+def bicep_params(
+    config: ConfigOpt = Path("xtenant.yaml"),
+    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Render bicep/home.bicep's parameter file from the configuration."""
+    from .bicep_params import home_parameter_warnings, render_home_parameters
+
+    printer = Printer()
+    loaded, cloud = _load(printer, config)
+    for w in home_parameter_warnings(loaded.config, cloud):
+        printer.err.write(f"warning: {w}\n")
+    text = render_home_parameters(loaded.config, cloud)
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        out.write_text(text)
+        printer.summary(f"wrote {out}", ok=True)
+
+
 # ---- sandbox ----------------------------------------------------------------------------
 
 StateOpt = Annotated[Path, typer.Option("--state", help="Sandbox state directory.")]

@@ -13,7 +13,7 @@ from pathlib import Path
 from . import clouds
 from .config import Loaded, load_config
 from .customer.spec import CustomerSpec
-from .engine import Context, Outcome
+from .engine import Context, Facts, Outcome
 
 
 @dataclass
@@ -56,6 +56,26 @@ def home_plan(loaded: Loaded, cloud: clouds.Cloud, opts: Options | None = None) 
 
 def home_apply(loaded: Loaded, cloud: clouds.Cloud, opts: Options | None = None) -> Outcome:
     return asyncio.run(_run(loaded, cloud, opts or Options(), write=True))
+
+
+async def _facts(loaded: Loaded, cloud: clouds.Cloud) -> tuple[Facts, list[str]]:
+    from . import engine
+    from .clients import Clients, admin_credential
+    from .home import home_tasks
+
+    clients = Clients(cloud, admin_credential(cloud, loaded.config.home.tenant_id))
+    try:
+        ctx = Context(cloud=cloud, clients=clients, config=loaded.config)
+        tasks = [t for t in home_tasks(loaded.config) if t.stage == 0]
+        out = await engine.plan(ctx, tasks)
+        return ctx.facts, [f"{f.address}: {f.message}" for f in out.failures]
+    finally:
+        await clients.close()
+
+
+def home_facts(loaded: Loaded, cloud: clouds.Cloud) -> tuple[Facts, list[str]]:
+    """The ids the home side has in Azure now (app ids, identity ids). Reads only."""
+    return asyncio.run(_facts(loaded, cloud))
 
 
 def load(path: Path) -> Loaded:

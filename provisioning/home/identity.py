@@ -61,7 +61,7 @@ class IdentityTask(Task):
                 ) from None
             raise
         ctx.facts.identities[self.ident.name] = {
-            "id": self.observed.id,
+            "resource_id": self.observed.id,
             "principal_id": self.observed.principal_id,
             "client_id": self.observed.client_id,
         }
