@@ -1,81 +1,233 @@
-"""``xtenant demo``: a sandbox Azure and the chain on it, end to end, in one command.
+"""``xtenant demo``: a sandbox Azure and the whole chain on it, end to end, in one command.
 
 The demo is the one place besides ``xtenant sandbox`` allowed to start the sandbox; every
-step after that talks to it as to any cloud, through the cloud file it writes.
+step after that talks to it as to any cloud, through the cloud file it writes and the
+environment variables an admin or a workload would have.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 from . import exitcodes
 from .output import Printer
 
+ADMIN_VARS = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID")
 
-def run_demo(printer: Printer, *, state: Path, config: Path, cloud: str | None) -> int:
-    from .sandbox import Sandbox
 
-    printer.line(f"== starting the sandbox (state in {state})")
-    sb = Sandbox.start(state, seed="demo")
+@contextmanager
+def environment(values: dict[str, str], drop: tuple[str, ...] = ()) -> Iterator[None]:
+    """Run a step with exactly these variables (an admin's shell, a host's environment)."""
+    saved = {k: os.environ.get(k) for k in (*values, *drop)}
+    for k in drop:
+        os.environ.pop(k, None)
+    os.environ.update(values)
     try:
-        info = sb.info
-        printer.kv("authority", info["authority"])
-        printer.kv("arm", info["arm"])
-        printer.kv("graph", info["graph"])
-        for name, t in info["tenants"].items():
-            sub = t["subscription_id"] or "no subscription (Microsoft 365 only)"
-            printer.kv(f"tenant {name}", f"{t['tenant_id']} {t['domain']}, {sub}")
-        for name, h in info["hosts"].items():
-            printer.kv(f"host {name}", f"{h['kind']}  {h['resource_id']}")
-        os.environ.update(sb.env())  # CA bundle + the sandbox cloud, as `sandbox env` exports
-
-        printer.line("")
-        printer.line(f"== validating {config} against the sandbox cloud")
-        from .config import ConfigError, load_config
-
-        try:
-            loaded = load_config(config)
-        except ConfigError as exc:
-            for issue in exc.issues:
-                printer.issue(issue)
-            return exitcodes.ERROR
-        c = loaded.config
-        printer.line(
-            f"valid: {len(c.home.identities)} identities, {len(c.home.apps)} apps, "
-            f"{len(c.customers)} customers"
-        )
-
-        printer.line("")
-        printer.line(
-            "== a managed-identity token on host aa-runbooks (claims only, signature removed)"
-        )
-        _show_mi_claims(printer, sb.env(host="aa-runbooks"))
-        printer.line("")
-        printer.line(
-            "The home engine (plan/apply), the customer kit and verify build the rest of "
-            "the chain on this sandbox as they land (see the README)."
-        )
-        return exitcodes.OK
-    finally:
-        sb.stop()
-
-
-def _show_mi_claims(printer: Printer, env: dict[str, str]) -> None:
-    from azure.identity import ManagedIdentityCredential
-
-    from .chain.claims import summary
-
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        cred = ManagedIdentityCredential()
-        token = cred.get_token("api://AzureADTokenExchange/.default").token
+        yield
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    for k, v in summary(token).items():
-        printer.kv(f"  {k}", str(v))
+
+
+class _Form(HTMLParser):
+    """The first form of a page: its action and its fields (what a browser would post)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+        self.buttons: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and self.action is None:
+            self.action = a.get("action", "")
+        elif tag == "input" and a.get("name"):
+            self.fields[a["name"]] = a.get("value", "")
+        elif tag == "button" and a.get("name"):
+            self.buttons[a.get("value", "")] = a["name"]
+
+
+def click_through_consent(url: str, ca_bundle: str | None) -> str:
+    """Open an admin-consent link and press Accept, as the tenant's admin would in a
+    browser; return where Entra redirects to."""
+    import ssl
+    from urllib.parse import urljoin
+
+    import httpx
+
+    verify: Any = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+    with httpx.Client(verify=verify, follow_redirects=False, timeout=30) as http:
+        page = http.get(url)
+        page.raise_for_status()
+        form = _Form()
+        form.feed(page.text)
+        if form.action is None or "accept" not in form.buttons:
+            raise RuntimeError("the consent page has no Accept button")
+        data = {**form.fields, form.buttons["accept"]: "accept"}
+        resp = http.post(urljoin(str(page.url), form.action), data=data)
+        if resp.status_code not in (302, 303):
+            raise RuntimeError(f"consent was not accepted (HTTP {resp.status_code})")
+        return resp.headers["location"]
+
+
+def run_demo(printer: Printer, *, state: Path, config: Path, cloud: str | None) -> int:
+    from .sandbox import Sandbox
+
+    started = time.monotonic()
+    printer.line(f"== 1. a local Azure: the sandbox (state in {state}, fresh from the demo seed)")
+    sb = Sandbox.start(state, seed="demo", reset=True)
+    try:
+        return _chain(printer, sb, config)
+    finally:
+        sb.stop()
+        printer.line(f"(demo took {time.monotonic() - started:.1f}s)")
+
+
+def _chain(printer: Printer, sb: Any, config: Path) -> int:
+    from . import clouds
+    from .config import ConfigError, load_config
+    from .plan import render_text
+    from .runner import (
+        Options,
+        customer_apply,
+        home_apply,
+        home_facts,
+        home_plan,
+        load_kit_spec,
+    )
+
+    info = sb.info
+    for name, t in info["tenants"].items():
+        sub = t["subscription_id"] or "no subscription (Microsoft 365 only)"
+        printer.kv(f"  tenant {name}", f"{t['tenant_id']} {t['domain']}, {sub}")
+    for name, h in info["hosts"].items():
+        printer.kv(f"  host {name}", f"{h['kind']} {h['resource_id']}")
+    os.environ.update(sb.env())  # CA bundle + the sandbox cloud, as `sandbox env` exports
+    cloud = clouds.load_cloud_file(info["cloud_file"])
+
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            printer.issue(issue)
+        return exitcodes.ERROR
+
+    printer.line("\n== 2. home tenant (Contoso): plan, then apply, as Contoso's admin")
+    with environment(sb.env(admin="contoso")):
+        planned = home_plan(loaded, cloud, Options())
+        printer.line(render_text(planned.plan))
+        out = home_apply(loaded, cloud, Options())
+        if not out.ok:
+            for f in out.failures:
+                printer.error(f"{f.address}: {f.message}")
+            return exitcodes.ERROR
+        for v in out.verified:
+            printer.line(f"  verified {v}")
+        again = home_plan(loaded, cloud, Options())
+        printer.line(f"  re-plan: {again.plan.summary()}")
+        facts, problems = home_facts(loaded, cloud)
+        if problems:
+            printer.error("; ".join(problems))
+            return exitcodes.ERROR
+        from .kit.render import render_all
+
+        kits = Path(sb.info["ca_bundle"]).parent.parent / "kits"
+        render_all(loaded.config, cloud, kits, app_ids={k: v["app_id"] for k, v in facts.apps.items()},
+                   identities=facts.identities)
+        printer.line(f"\n== 3. onboarding kits rendered in {kits}/ (one folder per customer)")
+
+    litware = json.loads((kits / "litware" / "kit.json").read_text())
+    printer.line("\n== 4. Litware's admin opens the kit, clicks the consent button and accepts")
+    with environment(sb.env(admin="litware")):
+        landed = click_through_consent(litware["consent_url"], info["ca_bundle"])
+        printer.line(f"  Entra redirected to: {landed}")
+        _, spec = load_kit_spec(kits / "litware" / "kit.json")
+        printer.line("  then assigns the kit's roles with `xtenant customer apply --kit litware/kit.json`:")
+        res = customer_apply(spec, cloud, Options())
+        if not res.ok:
+            for f in res.failures:
+                printer.error(f"{f.address}: {f.message}")
+            return exitcodes.ERROR
+        for c in res.applied:
+            printer.line(f"  {c.action.symbol} {c.address}")
+
+    printer.line("\n== 5. Fabrikam's admin runs `xtenant customer apply --kit fabrikam/kit.json`")
+    with environment(sb.env(admin="fabrikam")):
+        _, fspec = load_kit_spec(kits / "fabrikam" / "kit.json")
+        res = customer_apply(fspec, cloud, Options())
+        if not res.ok:
+            for f in res.failures:
+                printer.error(f"{f.address}: {f.message}")
+            return exitcodes.ERROR
+        for c in res.applied:
+            printer.line(f"  {c.action.symbol} {c.address}")
+
+    printer.line("\n== 6. the workloads, secret-less: no client secret exists anywhere")
+    with environment(sb.env(host="vm-vector"), drop=ADMIN_VARS):
+        _ship_logs(printer, sb, cloud, spec, facts.identities["umi-vector"]["client_id"], litware)
+    with environment(sb.env(host="aa-runbooks"), drop=ADMIN_VARS):
+        _read_sites(printer, cloud, fspec, facts.identities["umi-runbooks"]["client_id"])
+    printer.line("\nThe chain works end to end. Kits, state and the CA bundle stay in "
+                 f"{Path(info['cloud_file']).parent}/; re-run `make demo` to start over.")
+    return exitcodes.OK
+
+
+def _ship_logs(printer: Printer, sb: Any, cloud: Any, spec: Any, client_id: str, kit: dict[str, Any]) -> None:
+    from azure.monitor.ingestion import LogsIngestionClient
+
+    from .chain import CrossTenantCredential
+    from .chain.claims import summary
+
+    cred = CrossTenantCredential(spec.app_id, spec.tenant, cloud=cloud, managed_identity=client_id)
+    mi = cred.assertion()
+    printer.line("  vm-vector's managed-identity token (claims only, signature removed):")
+    for k, v in summary(mi).items():
+        printer.line(f"    {k}: {v}")
+    scope = spec.roles[0].scope
+    dcr = _arm_get(cred, cloud, scope)
+    dce = _arm_get(cred, cloud, dcr["properties"]["dataCollectionEndpointId"]) if "dataCollectionEndpointId" in dcr.get("properties", {}) else None
+    endpoint = dce["properties"]["logsIngestion"]["endpoint"] if dce else None
+    if endpoint is None:
+        printer.line("  (the DCR is not readable with Monitoring Metrics Publisher alone; skipping upload)")
+        return
+    client = LogsIngestionClient(endpoint, credential=cred)
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    client.upload(rule_id=dcr["properties"]["immutableId"], stream_name="Custom-vector_CL",
+                  logs=[{"TimeGenerated": now, "message": f"demo line {i}", "host": "vm-vector"} for i in range(3)])
+    records = sb.ingested("Custom-vector_CL")
+    printer.line(f"  Vector on vm-vector shipped 3 log lines into Litware's DCR "
+                 f"({len(records)} records now in the customer's stream)")
+
+
+def _arm_get(cred: Any, cloud: Any, rid: str) -> dict[str, Any]:
+    import httpx
+
+    token = cred.get_token(cloud.arm_scope).token
+    r = httpx.get(f"{cloud.arm}{rid}", params={"api-version": "2022-06-01"},
+                  headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return r.json() if r.status_code == 200 else {}
+
+
+def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str) -> None:
+    import httpx
+
+    from .chain import CrossTenantCredential
+
+    cred = CrossTenantCredential(spec.app_id, spec.tenant, cloud=cloud, managed_identity=client_id)
+    token = cred.get_token(cloud.graph_scope).token
+    r = httpx.get(f"{cloud.graph_v1}/sites", params={"search": "*"},
+                  headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    r.raise_for_status()
+    names = ", ".join(s.get("displayName", s.get("name", "?")) for s in r.json().get("value", []))
+    printer.line(f"  the runbook on aa-runbooks read Fabrikam's SharePoint sites via Graph: {names}")
