@@ -119,7 +119,7 @@ def validate(
     )
 
 
-def _count(issues: list, severity: str) -> str:  # type: ignore[type-arg]
+def _count(issues: list, severity: str) -> str:
     n = sum(1 for i in issues if i.severity == severity)
     return f"{n} {severity}{'s' if n != 1 else ''}"
 
@@ -168,7 +168,7 @@ PruneOpt = Annotated[
 ]
 
 
-def _load(printer: Printer, config: Path) -> tuple:  # type: ignore[type-arg]
+def _load(printer: Printer, config: Path) -> tuple:
     """Config + cloud, or exit 1 with every problem listed (no request is sent)."""
     from .clouds import CloudError
     from .config import ConfigError, load_config
@@ -185,18 +185,18 @@ def _load(printer: Printer, config: Path) -> tuple:  # type: ignore[type-arg]
         _fail(printer, f"--cloud: {exc}")
 
 
-def _progress(printer: Printer):  # type: ignore[no-untyped-def]
+def _progress(printer: Printer):
     if not printer.tty:
         return lambda address, message: None
     return lambda address, message: printer.progress(f"{message} {address}")
 
 
-def _report_failures(printer: Printer, outcome) -> None:  # type: ignore[no-untyped-def]
+def _report_failures(printer: Printer, outcome) -> None:
     for f in outcome.failures:
         printer.error(f"{f.address}: {f.message}")
 
 
-def _show_plan(printer: Printer, outcome, output: PlanFmt, title: str = "xtenant plan") -> None:  # type: ignore[no-untyped-def]
+def _show_plan(printer: Printer, outcome, output: PlanFmt, title: str = "xtenant plan") -> None:
     from .plan import render_markdown, render_text
 
     if output is PlanFmt.json:
@@ -212,14 +212,14 @@ def _show_plan(printer: Printer, outcome, output: PlanFmt, title: str = "xtenant
     _report_failures(printer, outcome)
 
 
-def _plan_exit(outcome, detailed_exitcode: bool) -> None:  # type: ignore[no-untyped-def]
+def _plan_exit(outcome, detailed_exitcode: bool) -> None:
     if outcome.failures:
         raise typer.Exit(exitcodes.ERROR)
     if detailed_exitcode and outcome.plan.has_changes:
         raise typer.Exit(exitcodes.CHANGES)
 
 
-def _apply_flow(printer: Printer, plan_fn, apply_fn, *, yes: bool, output: Fmt) -> None:  # type: ignore[no-untyped-def]
+def _apply_flow(printer: Printer, plan_fn, apply_fn, *, yes: bool, output: Fmt) -> None:
     """Plan, show, confirm (unless --yes), apply, then report what was verified."""
     from .plan import render_text
 
@@ -331,7 +331,7 @@ app.add_typer(customer_app, name="customer")
 KitOpt = Annotated[Path, typer.Option("--kit", help="The kit.json the provider sent.")]
 
 
-def _load_kit(printer: Printer, kit: Path):  # type: ignore[no-untyped-def]
+def _load_kit(printer: Printer, kit: Path):
     from .clouds import CloudError
     from .runner import kit_cloud, load_kit_spec
 
@@ -540,11 +540,11 @@ def sandbox_env(
         sys.stdout.write(f"export {k}={shlex.quote(v)}\n")
 
 
-def _sandbox_info(printer: Printer, state: Path) -> dict:  # type: ignore[type-arg]
+def _sandbox_info(printer: Printer, state: Path) -> dict:
     f = state / "sandbox.json"
     if not f.exists():
         _fail(printer, f"{f} not found: start it with `xtenant sandbox up --state {state}`")
-    return json.loads(f.read_text())  # type: ignore[no-any-return]
+    return json.loads(f.read_text())
 
 
 @app.command()

@@ -73,7 +73,7 @@ class Clients:
                 from azure.mgmt.compute.aio import ComputeManagementClient as Cls  # type: ignore[assignment]
             else:
                 from azure.mgmt.authorization.aio import AuthorizationManagementClient as Cls  # type: ignore[assignment]
-            client = Cls(self.credential, subscription_id, **self._arm_kwargs())
+            client: Any = Cls(self.credential, subscription_id, **self._arm_kwargs())
             self._arm[key] = client
             self._closers.append(client)
         return self._arm[key]
@@ -108,7 +108,7 @@ class Clients:
             policies.NetworkTraceLoggingPolicy(),
             policies.HttpLoggingPolicy(),
         ]
-        client = AsyncARMPipelineClient(
+        client: Any = AsyncARMPipelineClient(
             base_url=kw["base_url"],
             policies=config_policies,
             **({"connection_verify": kw["connection_verify"]} if "connection_verify" in kw else {}),

@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 BUILTIN = ("public", "usgov", "china")
@@ -158,11 +159,13 @@ def from_dict(data: dict[str, object], *, source: str = "cloud") -> Cloud:
     missing = [k for k in _REQUIRED if not isinstance(data.get(k), str) or not data.get(k)]
     if missing:
         raise CloudError(f"{source}: missing {', '.join(missing)}")
-    kwargs = {k: str(data[k]).rstrip("/") for k in _KNOWN if k in data and k != "ca_bundle"}
+    kwargs: dict[str, Any] = {
+        k: str(data[k]).rstrip("/") for k in _KNOWN if k in data and k != "ca_bundle"
+    }
     kwargs.setdefault("name", "custom")
     return Cloud(
         custom=True, ca_bundle=str(data["ca_bundle"]) if data.get("ca_bundle") else None, **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
 def load_cloud_file(path: str | os.PathLike[str]) -> Cloud:
@@ -183,7 +186,9 @@ def load_cloud_file(path: str | os.PathLike[str]) -> Cloud:
     for key in ("authority", "arm", "graph"):
         if not str(data[key]).startswith("https://"):
             raise CloudError(f"cloud file {p}: {key} must be an https URL, got {data[key]!r}")
-    kwargs = {k: str(data[k]).rstrip("/") for k in _KNOWN if k in data and k != "ca_bundle"}
+    kwargs: dict[str, Any] = {
+        k: str(data[k]).rstrip("/") for k in _KNOWN if k in data and k != "ca_bundle"
+    }
     kwargs.setdefault("name", p.stem)
     bundle = data.get("ca_bundle")
     if bundle:
@@ -192,7 +197,7 @@ def load_cloud_file(path: str | os.PathLike[str]) -> Cloud:
             bundle_path = p.parent / bundle_path
         kwargs["ca_bundle"] = str(bundle_path)
     extra = {k: v for k, v in data.items() if k not in _KNOWN and isinstance(v, str)}
-    return Cloud(custom=True, extra=extra, **kwargs)  # type: ignore[arg-type]
+    return Cloud(custom=True, extra=extra, **kwargs)
 
 
 def resolve(spec: str | None) -> Cloud:

@@ -85,7 +85,7 @@ def load(path: Path) -> Loaded:
 # ---- customer side (run by the customer admin, from a kit) ------------------------------
 
 
-def load_kit_spec(path: Path) -> tuple[dict, CustomerSpec]:  # type: ignore[type-arg]
+def load_kit_spec(path: Path) -> tuple[dict, CustomerSpec]:
     from .kit.model import load_kit
 
     kit = load_kit(path)
@@ -93,7 +93,7 @@ def load_kit_spec(path: Path) -> tuple[dict, CustomerSpec]:  # type: ignore[type
     return data, CustomerSpec.from_kit(data)
 
 
-def kit_cloud(kit: dict, override: str | None) -> clouds.Cloud:  # type: ignore[type-arg]
+def kit_cloud(kit: dict, override: str | None) -> clouds.Cloud:
     return (
         clouds.resolve(override) if override else clouds.from_dict(kit["cloud"], source="kit.cloud")
     )

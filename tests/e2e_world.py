@@ -19,7 +19,7 @@ from provisioning import clouds
 from provisioning.config import load_config
 from provisioning.runner import Options, home_apply, home_plan
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass

@@ -3,7 +3,9 @@ kit's list, as ``appRoleAssignedTo`` on the tenant's Microsoft Graph service pri
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
+from uuid import UUID
 
 from ..catalog import GRAPH_APP_ID
 from ..engine import UNKNOWN, Context, Task
@@ -51,7 +53,7 @@ class GraphGrantsTask(Task):
             if str(a.resource_id) != str(self.graph_sp.id):
                 continue
             if str(a.app_role_id) in declared:
-                self.assigned[str(a.app_role_id)] = a.id
+                self.assigned[str(a.app_role_id)] = str(a.id)
             else:
                 self.other.append(str(a.app_role_id))
 
@@ -67,7 +69,7 @@ class GraphGrantsTask(Task):
                             self.kind,
                             Action.DELETE,
                             [FieldChange("permission", role.value, None)],
-                            apply=lambda role=role: self._delete(ctx, role),
+                            apply=partial(self._delete, ctx, role),
                         )
                     )
                 continue
@@ -83,7 +85,7 @@ class GraphGrantsTask(Task):
                         FieldChange("permission", None, role.value),
                         FieldChange("principal", None, self.sp or UNKNOWN),
                     ],
-                    apply=lambda role=role: self._grant(ctx, role),
+                    apply=partial(self._grant, ctx, role),
                 )
             )
         if self.other:
@@ -109,7 +111,11 @@ class GraphGrantsTask(Task):
         sp = await principal_id(ctx, self.spec)
         if sp is None:
             raise TaskError(self.address, "the service principal does not exist yet")
-        body = AppRoleAssignment(principal_id=sp, resource_id=self.graph_sp.id, app_role_id=role.id)
+        body = AppRoleAssignment(
+            principal_id=UUID(sp),
+            resource_id=UUID(str(self.graph_sp.id)),
+            app_role_id=UUID(role.id),
+        )
         try:
             await self._assigned_to(ctx).post(body)
         except Exception as e:

@@ -108,7 +108,7 @@ class RoleAssignmentTask(Task):
         ]
 
     async def _create(self, ctx: Context) -> None:
-        from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+        from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
         sp = await principal_id(ctx, self.spec)

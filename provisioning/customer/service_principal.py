@@ -135,4 +135,4 @@ async def principal_id(ctx: Context, spec: CustomerSpec) -> str | None:
             raise TaskError(f"{spec.label}.service_principal", _denied(spec)) from None
         raise
     ctx.facts.principals[spec.tenant] = sp.id
-    return sp.id  # type: ignore[no-any-return]
+    return sp.id

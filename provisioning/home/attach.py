@@ -3,6 +3,8 @@ from hosts no longer listed — never touching identities that are not ours)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from .. import armid
 from ..config import Identity
 from ..engine import Context, Task
@@ -89,7 +91,7 @@ class AttachTask(Task):
             )
         ]
 
-    async def _set(self, ctx: Context, body: dict, rid: str) -> None:  # type: ignore[type-arg]
+    async def _set(self, ctx: Context, body: dict, rid: str) -> None:
         try:
             await adapter_for(self.host).set(ctx, self.host, body)
         except Exception as e:
@@ -147,7 +149,7 @@ class PruneAttachmentsTask(Task):
                     Action.DELETE,
                     [FieldChange("identity.userAssignedIdentities", names, None)],
                     note=f"detach {', '.join(names)}: no longer in attach_to (--prune)",
-                    apply=lambda host=host, body=body: adapter_for(host).set(ctx, host, body),
+                    apply=partial(adapter_for(host).set, ctx, host, body),
                 )
             )
         return out

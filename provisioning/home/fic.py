@@ -9,6 +9,7 @@ lost is found by name on the next look, not created twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ..config import App
@@ -77,7 +78,8 @@ class FicsTask(Task):
             raise
         items = list(page.value or []) if page else []
         self.observed = [
-            Fic(f.name, f.issuer, f.subject, tuple(f.audiences or []), f.id) for f in items
+            Fic(f.name or "", f.issuer or "", f.subject or "", tuple(f.audiences or []), f.id)
+            for f in items
         ]
 
     def changes(self, ctx: Context) -> list[Change]:
@@ -96,7 +98,7 @@ class FicsTask(Task):
                         Action.DELETE,
                         [FieldChange(k, v, None) for k, v in f.fields().items()],
                         note="not declared (--prune)",
-                        apply=lambda f=f: self._delete(ctx, f),
+                        apply=partial(self._delete, ctx, f),
                     )
                 )
             elif clash:
@@ -118,7 +120,7 @@ class FicsTask(Task):
                         Action.CREATE,
                         [FieldChange(k, None, v) for k, v in w.fields().items()],
                         note="Entra may take a few minutes to honour a new credential",
-                        apply=lambda w=w: self._create(ctx, w),
+                        apply=partial(self._create, ctx, w),
                     )
                 )
                 continue
@@ -134,7 +136,7 @@ class FicsTask(Task):
                         self.kind,
                         Action.UPDATE,
                         diffs,
-                        apply=lambda w=w, cur=cur: self._update(ctx, cur, w),
+                        apply=partial(self._update, ctx, cur, w),
                     )
                 )
             else:

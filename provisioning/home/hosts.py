@@ -72,13 +72,13 @@ class HostAdapter:
 
 class VirtualMachines(HostAdapter):
     async def get(self, ctx: Context, rid: armid.ResourceId) -> HostIdentity:
-        vm = await ctx.clients.compute(rid.subscription_id).virtual_machines.get(
+        vm = await ctx.clients.compute(rid.subscription_id or "").virtual_machines.get(
             rid.resource_group, rid.name
         )
         return parse_identity(_as_dict(vm.identity))
 
     async def set(self, ctx: Context, rid: armid.ResourceId, identity: dict[str, Any]) -> None:
-        poller = await ctx.clients.compute(rid.subscription_id).virtual_machines.begin_update(
+        poller = await ctx.clients.compute(rid.subscription_id or "").virtual_machines.begin_update(
             rid.resource_group, rid.name, {"identity": identity}
         )
         await poller.result()
@@ -160,5 +160,5 @@ def _as_dict(model: Any) -> dict[str, Any] | None:
         # new-style models keep wire names; old-style use snake_case
         if "user_assigned_identities" in d and "userAssignedIdentities" not in d:
             d["userAssignedIdentities"] = d.pop("user_assigned_identities")
-        return d  # type: ignore[no-any-return]
+        return d
     return dict(model)

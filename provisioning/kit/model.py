@@ -1,0 +1,586 @@
+"""The onboarding kit's data: what one customer is asked to grant one home app.
+
+``build_kit`` turns the configuration (plus the app's appId, known once the home side
+exists) into a ``Kit``; ``Kit.to_json`` is ``kit.json``, the machine-readable half of the
+kit that ``xtenant customer plan|apply --kit`` reads back with ``load_kit``.  Its shape
+is versioned (``KIT_SCHEMA_VERSION``) and described by ``kit.schema.json`` next to this
+file, generated from the models below (a test keeps it current; ``XTENANT_UPDATE_GOLDEN=1
+pytest tests/kit`` rewrites it).
+
+Everything here is deterministic: no clock, no randomness, lists in a stable order, so
+that the same configuration renders the same bytes and kits can be committed and reviewed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from provisioning import armid
+from provisioning.catalog import ROLE_DEFINITION_TYPE
+from provisioning.clouds import Cloud
+from provisioning.config import (
+    App,
+    ArmScope,
+    Config,
+    Customer,
+    DcrImmutableId,
+    DisplayName,
+    Guid,
+    HttpsUrl,
+    Issue,
+    Key,
+    RedirectUri,
+    StreamName,
+    TenantRef,
+    UniqueName,
+    _did_you_mean,
+    _format_path,
+    _show,
+)
+
+KIT_SCHEMA_VERSION: Literal[1] = 1
+"""Version of ``kit.json``'s shape.  Bump it (and teach ``load_kit`` the old one) on any
+change a reader of version 1 would misread; adding an optional field is not one."""
+
+SCHEMA_PATH = Path(__file__).with_name("kit.schema.json")
+
+ASSIGNMENT_NAMESPACE = uuid.UUID("6f0c5a4e-2b1d-5c8e-9a3f-7d4e1b2c6a90")
+"""uuid5 namespace of role-assignment names.  Never change it: every role assignment
+already made by a kit, a script or ``xtenant customer apply`` is named from it."""
+
+
+def assignment_name(scope: str, role_id: str, principal_key: str) -> str:
+    """The deterministic name (a GUID) of the role assignment of ``role_id`` at ``scope``.
+
+    ``principal_key`` is the **appId** of the home app (not the service principal's object
+    id): the name is then known before the service principal exists in the customer
+    tenant, so the kit, its scripts, its Bicep and ``xtenant customer apply`` all use the
+    same name, and a retried create can never make a second assignment.
+
+    ``uuid5(ASSIGNMENT_NAMESPACE, f"{scope}|{role_id}|{app_id}")``, every part lowercase
+    and the scope in canonical form (ARM compares ids without case).
+    """
+    rid = armid.try_parse(scope)
+    canonical = str(rid) if rid is not None else scope.strip()
+    key = f"{canonical.lower()}|{role_id.strip().lower()}|{principal_key.strip().lower()}"
+    return str(uuid.uuid5(ASSIGNMENT_NAMESPACE, key))
+
+
+def role_definition_id(role_id: str) -> str:
+    """The tenant-level ARM id of a role definition (valid at any scope for built-in roles)."""
+    return f"/providers/{ROLE_DEFINITION_TYPE}/{role_id.lower()}"
+
+
+# =====================================================================================
+# The model (pydantic: it validates what build_kit makes and what load_kit reads)
+# =====================================================================================
+
+
+class _KitModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KitCloud(_KitModel):
+    """Where the customer's tenant lives: endpoints and token audiences of its cloud."""
+
+    name: str = Field(description="public | usgov | china | the name of a custom cloud")
+    authority: HttpsUrl = Field(
+        description="Entra authority, e.g. https://login.microsoftonline.com"
+    )
+    arm: HttpsUrl = Field(description="Azure Resource Manager endpoint")
+    graph: HttpsUrl = Field(description="Microsoft Graph endpoint")
+    exchange_audience: str = Field(description="audience of the home identity's assertions")
+    arm_audience: str = Field(description="audience of ARM tokens")
+    graph_audience: str = Field(description="audience of Microsoft Graph tokens")
+    monitor_audience: str = Field(description="audience of Azure Monitor tokens")
+
+
+class KitApp(_KitModel):
+    """The multi-tenant app registration (in the home tenant) the customer consents to."""
+
+    key: Key = Field(description="the app's key in the home configuration")
+    app_id: Guid = Field(description="Application (client) ID")
+    display_name: DisplayName = Field(description="what Entra shows on the consent screen")
+    publisher: str | None = Field(description="who publishes the app (null: not stated)")
+    description: str | None = Field(description="what the access is for")
+    redirect_uri: RedirectUri = Field(description="where admin consent returns to")
+    unique_name: UniqueName = Field(description="the app's uniqueName in the home tenant")
+
+
+class KitHome(_KitModel):
+    """Who is asking."""
+
+    tenant_id: Guid = Field(description="the home tenant's id (the app's owner)")
+    app: KitApp
+
+
+class KitCustomer(_KitModel):
+    """Who is asked."""
+
+    name: Key = Field(description="short name of the customer")
+    tenant: TenantRef = Field(description="the customer's tenant: GUID or verified domain")
+    contact: str | None = Field(description="who to contact about this onboarding")
+
+
+class KitRole(_KitModel):
+    """One Azure role assignment asked of the customer, for the app's service principal."""
+
+    role: str = Field(description="the role's name (or its GUID for a custom role)")
+    role_id: Guid = Field(description="role definition GUID")
+    role_definition_id: str = Field(
+        description="/providers/Microsoft.Authorization/roleDefinitions/<role_id>",
+        json_schema_extra={
+            "pattern": r"^/providers/Microsoft\.Authorization/roleDefinitions/[0-9a-f-]{36}$"
+        },
+    )
+    scope: ArmScope = Field(description="ARM id of the scope")
+    why: str | None = Field(description="what the access is for")
+    description: str = Field(description="what the role permits (Microsoft's description)")
+    assignment_name: Guid = Field(description="deterministic name of the role assignment")
+
+
+class KitGraphRole(_KitModel):
+    """One Microsoft Graph application permission (an app role of Microsoft Graph)."""
+
+    value: str = Field(description="the permission, e.g. Sites.Selected")
+    id: Guid = Field(description="the app role's id on Microsoft Graph")
+    display_name: str = Field(description="what the consent screen shows")
+
+
+class WorkloadIdentity(_KitModel):
+    """A home user-assigned identity the app trusts (for the home-side snippets)."""
+
+    name: str
+    client_id: Guid
+    principal_id: Guid
+    resource_id: str
+
+
+class LogsIngestion(_KitModel):
+    """The customer's Logs Ingestion target (from ``probe.logs_ingestion``)."""
+
+    endpoint: HttpsUrl
+    dcr_immutable_id: DcrImmutableId
+    stream: StreamName
+
+
+class Workload(_KitModel):
+    """What the home-side snippets need; never written to ``kit.json``."""
+
+    identities: tuple[WorkloadIdentity, ...] = ()
+    logs_ingestion: LogsIngestion | None = None
+
+
+class Kit(_KitModel):
+    """Everything one customer is asked to grant one home app (``kit.json``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="xtenant onboarding kit",
+        json_schema_extra={
+            "description": "What a customer tenant is asked to grant a home app: "
+            "written by `xtenant kit`, read by `xtenant customer plan|apply|remove --kit`."
+        },
+    )
+
+    schema_version: Literal[1] = Field(description="version of this shape (KIT_SCHEMA_VERSION)")
+    cloud: KitCloud
+    home: KitHome
+    customer: KitCustomer
+    roles: tuple[KitRole, ...] = Field(description="Azure role assignments, sorted by scope")
+    graph_app_roles: tuple[KitGraphRole, ...] = Field(
+        description="Microsoft Graph application permissions this customer grants"
+    )
+    consent_graph_app_roles: tuple[KitGraphRole, ...] = Field(
+        description="what the admin-consent screen lists: every Graph permission the app "
+        "registration requests (a superset of graph_app_roles)"
+    )
+    consent_url: HttpsUrl = Field(description="the tenant-specific admin-consent link")
+    assignment_names: tuple[Guid, ...] = Field(
+        description="roles[*].assignment_name, in the same order"
+    )
+
+    _workload: Workload | None = PrivateAttr(default=None)
+
+    # --- derived ------------------------------------------------------------------------
+    @property
+    def app_id(self) -> str:
+        return self.home.app.app_id
+
+    @property
+    def workload(self) -> Workload | None:
+        """Home-side data for the workload snippets (set by ``build_kit``; not in kit.json)."""
+        return self._workload
+
+    @property
+    def consent_v2(self) -> bool:
+        """True when the consent link is the v2 endpoint (Graph permissions asked)."""
+        return "/v2.0/adminconsent" in self.consent_url
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Kit):
+            return NotImplemented
+        return self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash(self.dumps())
+
+    def to_json(self) -> dict[str, Any]:
+        """``kit.json``'s content, keys in a fixed order."""
+        return self.model_dump(mode="json")
+
+    def dumps(self) -> str:
+        """``kit.json``'s bytes (as text): two-space indent, trailing newline."""
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+# =====================================================================================
+# Building a kit from the configuration
+# =====================================================================================
+
+
+def build_kit(
+    config: Config,
+    cloud: Cloud,
+    customer_name: str,
+    *,
+    app_id: str,
+    home_identities: Mapping[str, Mapping[str, str]],
+) -> Kit:
+    """The kit for one customer.
+
+    ``app_id`` is the home app's appId (read from Graph once the home side exists);
+    ``home_identities`` maps identity name -> ``{"client_id", "principal_id",
+    "resource_id"}``; the ones the app trusts feed the home-side workload snippets (they
+    are kept out of ``kit.json``).
+    """
+    customer = config.customer(customer_name)
+    app = config.app(customer.app)
+    app_id = app_id.strip().lower()
+    try:
+        return _build(config, cloud, customer, app, app_id, home_identities)
+    except ValidationError as exc:  # a value the kit cannot carry (e.g. app_id not a GUID)
+        issues = [_issue(err, "build_kit") for err in exc.errors(include_url=False)]
+        raise KitError(issues) from None
+
+
+def _build(
+    config: Config,
+    cloud: Cloud,
+    customer: Customer,
+    app: App,
+    app_id: str,
+    home_identities: Mapping[str, Mapping[str, str]],
+) -> Kit:
+    roles: dict[tuple[str, str], KitRole] = {}
+    for grant in customer.roles:
+        rid = grant.role_id
+        scope = str(armid.parse(grant.scope))
+        key = (scope.lower(), rid)
+        if key in roles:
+            continue
+        found = grant.role_def
+        roles[key] = KitRole(
+            role=found.name if found else grant.role,
+            role_id=rid,
+            role_definition_id=role_definition_id(rid),
+            scope=scope,
+            why=_clean(grant.why),
+            description=found.description if found else "",
+            assignment_name=assignment_name(scope, rid, app_id),
+        )
+    ordered = tuple(roles[k] for k in sorted(roles))
+    declared = graph_roles(customer.graph_roles)
+    on_consent = graph_roles([*app.graph_roles, *customer.graph_roles])
+    redirect_uri = app.redirect_uris[0]
+    consent_url = cloud.admin_consent_url(
+        customer.tenant,
+        app_id,
+        redirect_uri,
+        graph_permissions=bool(on_consent),
+        state=f"xtenant:{customer.name}",
+    )
+    kit = Kit(
+        schema_version=KIT_SCHEMA_VERSION,
+        cloud=KitCloud(
+            name=cloud.name,
+            authority=cloud.authority,
+            arm=cloud.arm,
+            graph=cloud.graph,
+            exchange_audience=cloud.exchange_audience,
+            arm_audience=cloud.arm_audience,
+            graph_audience=cloud.graph_audience,
+            monitor_audience=cloud.monitor_audience,
+        ),
+        home=KitHome(
+            tenant_id=config.home.tenant_id,
+            app=KitApp(
+                key=app.key,
+                app_id=app_id,
+                display_name=app.display_name,
+                publisher=_clean(app.publisher),
+                description=_clean(app.description),
+                redirect_uri=redirect_uri,
+                unique_name=app.unique_name,
+            ),
+        ),
+        customer=KitCustomer(
+            name=customer.name, tenant=customer.tenant, contact=_clean(customer.contact)
+        ),
+        roles=ordered,
+        graph_app_roles=declared,
+        consent_graph_app_roles=on_consent,
+        consent_url=consent_url,
+        assignment_names=tuple(r.assignment_name for r in ordered),
+    )
+
+    trusted = {t.casefold() for t in app.trusts}
+    identities = []
+    for name in sorted(home_identities, key=str.casefold):
+        if name.casefold() not in trusted:
+            continue
+        ids = home_identities[name]
+        identities.append(
+            WorkloadIdentity(
+                name=name,
+                client_id=ids["client_id"],
+                principal_id=ids["principal_id"],
+                resource_id=ids["resource_id"],
+            )
+        )
+    probe = customer.probe.logs_ingestion if customer.probe else None
+    kit._workload = Workload(
+        identities=tuple(identities),
+        logs_ingestion=LogsIngestion(**probe.model_dump()) if probe else None,
+    )
+    return kit
+
+
+def graph_roles(items: Any) -> tuple[KitGraphRole, ...]:
+    """Graph permissions, once each, sorted by value."""
+    unique = {r.id: r for r in items}
+    return tuple(
+        KitGraphRole(value=r.value, id=r.id, display_name=r.display_name.strip())
+        for r in sorted(unique.values(), key=lambda r: (r.value.casefold(), r.id))
+    )
+
+
+def _clean(text: str | None) -> str | None:
+    """Optional free text: ``None`` when absent or blank, otherwise as written."""
+    return text if text is not None and text.strip() else None
+
+
+# =====================================================================================
+# Reading a kit back
+# =====================================================================================
+
+
+class KitError(ValueError):
+    """A ``kit.json`` that cannot be used; ``issues`` says where and why."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues) or "invalid kit")
+
+    @property
+    def paths(self) -> list[str]:
+        return [i.path for i in self.issues]
+
+
+def load_kit(path: str | Path) -> Kit:
+    """Read and validate ``kit.json``; ``KitError`` names every bad field."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KitError([Issue("", "file not found", str(p))]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KitError([Issue("", f"cannot read the kit: {exc}", str(p))]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise KitError(
+            [Issue("", f"not valid JSON: {exc.msg}", str(p), exc.lineno, expected="kit.json")]
+        ) from None
+    return kit_from_json(data, source=str(p))
+
+
+def kit_from_json(data: Any, *, source: str | None = None) -> Kit:
+    """Validate the parsed content of ``kit.json`` (see ``load_kit``)."""
+    if not isinstance(data, dict):
+        raise KitError([Issue("", "a kit is a JSON object", source, found=_show(data))])
+    version = data.get("schema_version")
+    if version != KIT_SCHEMA_VERSION:
+        if isinstance(version, int) and not isinstance(version, bool) and version > 1:
+            message = (
+                f"this kit has schema version {version}; this xtenant reads version "
+                f"{KIT_SCHEMA_VERSION}: upgrade xtenant"
+            )
+        elif version is None:
+            message = "missing required field 'schema_version'"
+        else:
+            message = "unknown kit schema version"
+        raise KitError(
+            [
+                Issue(
+                    "schema_version",
+                    message,
+                    source,
+                    found=None if version is None else _show(version),
+                    expected=str(KIT_SCHEMA_VERSION),
+                )
+            ]
+        )
+    try:
+        kit = Kit.model_validate(data)
+    except ValidationError as exc:
+        raise KitError([_issue(err, source) for err in exc.errors(include_url=False)]) from None
+    problems = consistency_issues(kit, source)
+    if problems:
+        raise KitError(problems)
+    return kit
+
+
+def consistency_issues(kit: Kit, source: str | None = None) -> list[Issue]:
+    """What the schema cannot say: values that must agree with each other."""
+    out: list[Issue] = []
+    for i, r in enumerate(kit.roles):
+        want = role_definition_id(r.role_id)
+        if r.role_definition_id.lower() != want.lower():
+            out.append(
+                Issue(
+                    f"roles[{i}].role_definition_id",
+                    "does not name roles[].role_id",
+                    source,
+                    found=r.role_definition_id,
+                    expected=want,
+                )
+            )
+        name = assignment_name(r.scope, r.role_id, kit.app_id)
+        if r.assignment_name != name:
+            out.append(
+                Issue(
+                    f"roles[{i}].assignment_name",
+                    "is not the deterministic name of this scope, role and app "
+                    "(was the kit edited by hand?)",
+                    source,
+                    found=r.assignment_name,
+                    expected=name,
+                )
+            )
+    if list(kit.assignment_names) != [r.assignment_name for r in kit.roles]:
+        out.append(
+            Issue(
+                "assignment_names",
+                "must list roles[].assignment_name in the same order",
+                source,
+                found=_show(list(kit.assignment_names)),
+            )
+        )
+    declared = {g.id for g in kit.graph_app_roles}
+    if not declared <= {g.id for g in kit.consent_graph_app_roles}:
+        out.append(
+            Issue(
+                "consent_graph_app_roles",
+                "must include every permission in graph_app_roles",
+                source,
+            )
+        )
+    prefix = f"{kit.cloud.authority.rstrip('/')}/{kit.customer.tenant}/"
+    if not kit.consent_url.lower().startswith(prefix.lower()) or (
+        f"client_id={kit.app_id}" not in kit.consent_url.lower()
+    ):
+        out.append(
+            Issue(
+                "consent_url",
+                "is not an admin-consent link for this tenant and app",
+                source,
+                found=kit.consent_url,
+                expected=f"{prefix}[v2.0/]adminconsent?client_id={kit.app_id}&...",
+            )
+        )
+    return out
+
+
+def _issue(err: Any, source: str | None) -> Issue:
+    loc = tuple(err["loc"])
+    path = _format_path(loc)
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "xtenant":
+        return Issue(path, err["msg"], source, found=ctx.get("found"), expected=ctx.get("expected"))
+    if kind == "missing":
+        return Issue(path, f"missing required field '{loc[-1]}'", source)
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        known = list(model.model_fields) if model else []
+        hint = _did_you_mean(str(loc[-1]), known)
+        return Issue(
+            path,
+            f"unknown field '{loc[-1]}'{hint}",
+            source,
+            expected="one of " + ", ".join(known) if known else None,
+        )
+    found = _show(err.get("input"))
+    if kind in _TYPE_WORDS:
+        return Issue(path, f"expected {_TYPE_WORDS[kind]}", source, found=found)
+    msg = str(err["msg"])
+    return Issue(path, msg[:1].lower() + msg[1:], source, found=found)
+
+
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "tuple_type": "a list (JSON array)",
+    "list_type": "a list (JSON array)",
+    "model_type": "an object",
+    "dict_type": "an object",
+    "model_attributes_type": "an object",
+    "int_type": "an integer",
+    "literal_error": "one of the allowed values",
+}
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class at a location of a kit (for "unknown field" hints)."""
+    model: type[BaseModel] = Kit
+    for seg in loc:
+        if isinstance(seg, int):
+            continue
+        field = model.model_fields.get(str(seg))
+        if field is None:
+            return None
+        ann = field.annotation
+        inner = getattr(ann, "__args__", None)
+        candidates = [ann, *(inner or ())]
+        nxt = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if nxt is None:
+            return None
+        model = nxt
+    return model
+
+
+# =====================================================================================
+# JSON Schema
+# =====================================================================================
+
+
+def kit_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``kit.json`` (what ``kit.schema.json`` holds)."""
+    schema = Kit.model_json_schema(mode="serialization")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"urn:xtenant:kit:v{KIT_SCHEMA_VERSION}",
+        **schema,
+    }
+
+
+def dumps_schema() -> str:
+    return json.dumps(kit_json_schema(), indent=2, ensure_ascii=False) + "\n"
