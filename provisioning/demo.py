@@ -81,6 +81,41 @@ def click_through_consent(url: str, ca_bundle: str | None) -> str:
         return resp.headers["location"]
 
 
+def customer_sent_values(info: dict[str, Any]) -> dict[str, str]:
+    """Litware's admin looks up their DCE endpoint and DCR immutableId (in the portal, or
+    with az) and sends them to the provider; here that admin reads them through ARM."""
+    import ssl
+
+    import httpx
+    from azure.identity import ClientSecretCredential
+
+    t = info["tenants"]["litware"]
+    cred = ClientSecretCredential(
+        t["tenant_id"],
+        t["admin"]["client_id"],
+        t["admin"]["client_secret"],
+        authority=info["authority"],
+        disable_instance_discovery=True,
+        connection_verify=info["ca_bundle"],
+    )
+    headers = {
+        "Authorization": f"Bearer {cred.get_token('https://management.azure.com/.default').token}"
+    }
+    with httpx.Client(
+        verify=ssl.create_default_context(cafile=info["ca_bundle"]), headers=headers
+    ) as http:
+        dcr = http.get(
+            f"{info['arm']}{t['resources']['dcr']}", params={"api-version": "2022-06-01"}
+        ).json()
+        dce = http.get(
+            f"{info['arm']}{t['resources']['dce']}", params={"api-version": "2022-06-01"}
+        ).json()
+    return {
+        "LITWARE_DCE_ENDPOINT": dce["properties"]["logsIngestion"]["endpoint"],
+        "LITWARE_DCR_ID": dcr["properties"]["immutableId"],
+    }
+
+
 def run_demo(printer: Printer, *, state: Path, config: Path, cloud: str | None) -> int:
     from .sandbox import Sandbox
 
@@ -115,6 +150,9 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         printer.kv(f"  host {name}", f"{h['kind']} {h['resource_id']}")
     os.environ.update(sb.env())  # CA bundle + the sandbox cloud, as `sandbox env` exports
     cloud = clouds.load_cloud_file(info["cloud_file"])
+    sent = customer_sent_values(info)
+    os.environ.update(sent)
+    printer.line(f"  Litware sends its DCE endpoint and DCR immutableId: {sent['LITWARE_DCR_ID']}")
 
     try:
         loaded = load_config(config)
@@ -143,8 +181,13 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         from .kit.render import render_all
 
         kits = Path(sb.info["ca_bundle"]).parent.parent / "kits"
-        render_all(loaded.config, cloud, kits, app_ids={k: v["app_id"] for k, v in facts.apps.items()},
-                   identities=facts.identities)
+        render_all(
+            loaded.config,
+            cloud,
+            kits,
+            app_ids={k: v["app_id"] for k, v in facts.apps.items()},
+            identities=facts.identities,
+        )
         printer.line(f"\n== 3. onboarding kits rendered in {kits}/ (one folder per customer)")
 
     litware = json.loads((kits / "litware" / "kit.json").read_text())
@@ -153,7 +196,9 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         landed = click_through_consent(litware["consent_url"], info["ca_bundle"])
         printer.line(f"  Entra redirected to: {landed}")
         _, spec = load_kit_spec(kits / "litware" / "kit.json")
-        printer.line("  then assigns the kit's roles with `xtenant customer apply --kit litware/kit.json`:")
+        printer.line(
+            "  then assigns the kit's roles with `xtenant customer apply --kit litware/kit.json`:"
+        )
         res = customer_apply(spec, cloud, Options())
         if not res.ok:
             for f in res.failures:
@@ -175,15 +220,27 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
 
     printer.line("\n== 6. the workloads, secret-less: no client secret exists anywhere")
     with environment(sb.env(host="vm-vector"), drop=ADMIN_VARS):
-        _ship_logs(printer, sb, cloud, spec, facts.identities["umi-vector"]["client_id"], litware)
+        probe = loaded.config.customer("litware").probe
+        _ship_logs(
+            printer,
+            sb,
+            cloud,
+            spec,
+            facts.identities["umi-vector"]["client_id"],
+            probe.logs_ingestion,
+        )
     with environment(sb.env(host="aa-runbooks"), drop=ADMIN_VARS):
         _read_sites(printer, cloud, fspec, facts.identities["umi-runbooks"]["client_id"])
-    printer.line("\nThe chain works end to end. Kits, state and the CA bundle stay in "
-                 f"{Path(info['cloud_file']).parent}/; re-run `make demo` to start over.")
+    printer.line(
+        "\nThe chain works end to end. Kits, state and the CA bundle stay in "
+        f"{Path(info['cloud_file']).parent}/; re-run `make demo` to start over."
+    )
     return exitcodes.OK
 
 
-def _ship_logs(printer: Printer, sb: Any, cloud: Any, spec: Any, client_id: str, kit: dict[str, Any]) -> None:
+def _ship_logs(
+    printer: Printer, sb: Any, cloud: Any, spec: Any, client_id: str, probe: Any
+) -> None:
     from azure.monitor.ingestion import LogsIngestionClient
 
     from .chain import CrossTenantCredential
@@ -194,29 +251,21 @@ def _ship_logs(printer: Printer, sb: Any, cloud: Any, spec: Any, client_id: str,
     printer.line("  vm-vector's managed-identity token (claims only, signature removed):")
     for k, v in summary(mi).items():
         printer.line(f"    {k}: {v}")
-    scope = spec.roles[0].scope
-    dcr = _arm_get(cred, cloud, scope)
-    dce = _arm_get(cred, cloud, dcr["properties"]["dataCollectionEndpointId"]) if "dataCollectionEndpointId" in dcr.get("properties", {}) else None
-    endpoint = dce["properties"]["logsIngestion"]["endpoint"] if dce else None
-    if endpoint is None:
-        printer.line("  (the DCR is not readable with Monitoring Metrics Publisher alone; skipping upload)")
-        return
-    client = LogsIngestionClient(endpoint, credential=cred)
+    client = LogsIngestionClient(probe.endpoint, credential=cred)
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    client.upload(rule_id=dcr["properties"]["immutableId"], stream_name="Custom-vector_CL",
-                  logs=[{"TimeGenerated": now, "message": f"demo line {i}", "host": "vm-vector"} for i in range(3)])
-    records = sb.ingested("Custom-vector_CL")
-    printer.line(f"  Vector on vm-vector shipped 3 log lines into Litware's DCR "
-                 f"({len(records)} records now in the customer's stream)")
-
-
-def _arm_get(cred: Any, cloud: Any, rid: str) -> dict[str, Any]:
-    import httpx
-
-    token = cred.get_token(cloud.arm_scope).token
-    r = httpx.get(f"{cloud.arm}{rid}", params={"api-version": "2022-06-01"},
-                  headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    return r.json() if r.status_code == 200 else {}
+    client.upload(
+        rule_id=probe.dcr_immutable_id,
+        stream_name=probe.stream,
+        logs=[
+            {"TimeGenerated": now, "message": f"demo line {i}", "host": "vm-vector"}
+            for i in range(3)
+        ],
+    )
+    records = sb.ingested(probe.stream)
+    printer.line(
+        f"  Vector on vm-vector shipped 3 log lines into Litware's DCR as Litware's tenant "
+        f"({len(records)} records now in the customer's {probe.stream} stream)"
+    )
 
 
 def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str) -> None:
@@ -226,8 +275,14 @@ def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str) -> None
 
     cred = CrossTenantCredential(spec.app_id, spec.tenant, cloud=cloud, managed_identity=client_id)
     token = cred.get_token(cloud.graph_scope).token
-    r = httpx.get(f"{cloud.graph_v1}/sites", params={"search": "*"},
-                  headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    r = httpx.get(
+        f"{cloud.graph_v1}/sites",
+        params={"search": "*"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
     r.raise_for_status()
     names = ", ".join(s.get("displayName", s.get("name", "?")) for s in r.json().get("value", []))
-    printer.line(f"  the runbook on aa-runbooks read Fabrikam's SharePoint sites via Graph: {names}")
+    printer.line(
+        f"  the runbook on aa-runbooks read Fabrikam's SharePoint sites via Graph: {names}"
+    )

@@ -41,3 +41,11 @@ def sandbox_env(sandbox, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-un
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("XTENANT_REPO", str(REPO))
+
+# examples/sandbox.yaml takes the values Litware's admin sends (its DCE endpoint and DCR
+# immutableId) from the environment; tests that do not run a sandbox get fixed ones.
+# Sandbox tests overwrite them with the live values (tests/e2e_world.py).
+os.environ.setdefault(
+    "LITWARE_DCE_ENDPOINT", "https://dce-vector-a1b2.westus2-1.ingest.monitor.azure.com"
+)
+os.environ.setdefault("LITWARE_DCR_ID", "dcr-0123456789abcdef0123456789abcdef")

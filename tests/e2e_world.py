@@ -63,6 +63,13 @@ class Raw:
         )
 
 
+def customer_sent_values(info: dict[str, Any]) -> dict[str, str]:
+    """What Litware's admin sends the provider: DCE endpoint and DCR immutableId."""
+    from provisioning.demo import customer_sent_values as values
+
+    return values(info)
+
+
 class Home:
     """The demo home config against one sandbox, run in-process through the runner."""
 
@@ -79,6 +86,8 @@ class Home:
         self.path = tmp / "xtenant.yaml"
         self.path.write_text(config_text or (REPO / "examples" / "sandbox.yaml").read_text())
         for k, v in sb.env(admin=admin).items():
+            monkeypatch.setenv(k, v)
+        for k, v in customer_sent_values(sb.info).items():
             monkeypatch.setenv(k, v)
         self.cloud = clouds.load_cloud_file(sb.info["cloud_file"])
         self.raw = Raw(sb.info, "contoso")

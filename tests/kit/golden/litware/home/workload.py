@@ -29,10 +29,9 @@ EXCHANGE_SCOPE = 'api://AzureADTokenExchange/.default'
 # umi-vector: /subscriptions/8f3c2a10-4d5e-4f60-9a7b-0c0270500a01/resourceGroups/rg-identity/providers/Microsoft.ManagedIdentity/userAssignedIdentities/umi-vector
 IDENTITY_CLIENT_ID = '0a1b2c3d-0000-4000-8000-0000000c0001'
 MONITOR_SCOPE = 'https://monitor.azure.com/.default'
-# customers[].probe.logs_ingestion is not in the configuration: fill these in.
-LOGS_ENDPOINT = "https://<data-collection-endpoint>.ingest.monitor.azure.com"
-DCR_IMMUTABLE_ID = "dcr-<immutableId of the data collection rule>"
-STREAM = "Custom-<stream declared in the DCR>"
+LOGS_ENDPOINT = 'https://dce-vector-a1b2.westus2-1.ingest.monitor.azure.com'
+DCR_IMMUTABLE_ID = 'dcr-0123456789abcdef0123456789abcdef'
+STREAM = 'Custom-vector_CL'
 
 
 def credential() -> ClientAssertionCredential:
