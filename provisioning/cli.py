@@ -400,6 +400,115 @@ def customer_remove(kit: KitOpt, yes: YesOpt = False, output: OutputOpt = Fmt.ta
     )
 
 
+# ---- reconcile and status (CI) ---------------------------------------------------------
+
+KitsOpt = Annotated[
+    Path, typer.Option("--kits", help="Kits folder (the record of who is onboarded).")
+]
+
+
+def _report_out(printer: Printer, report, output: PlanFmt, report_path: Path | None) -> None:  # type: ignore[no-untyped-def]
+    from .status import render_markdown, render_table
+
+    if report_path is not None:
+        report_path.write_text(json.dumps(report.to_json(), indent=2, sort_keys=False) + "\n")
+    if output is PlanFmt.json:
+        printer.json(report.to_json())
+    elif output is PlanFmt.markdown:
+        printer.line(render_markdown(report))
+    else:
+        printer.line(render_table(report))
+
+
+@app.command()
+def reconcile(
+    config: ConfigOpt = Path("xtenant.yaml"),
+    kits: KitsOpt = Path("kits"),
+    plan_only: Annotated[
+        bool, typer.Option("--plan-only", help="Read only: for pull requests.")
+    ] = False,
+    yes: YesOpt = False,
+    output: PlanOutputOpt = PlanFmt.table,
+    detailed_exitcode: DetailedOpt = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the JSON report here.")
+    ] = None,
+    shard: Annotated[
+        str | None, typer.Option("--shard", help="I/N: this job's slice of the customers.")
+    ] = None,
+    prune: PruneOpt = False,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
+) -> None:
+    """Home apply + kits re-rendered where changed + managed customers + status, for CI."""
+    from .reconcile import parse_shard
+    from .reconcile import reconcile as run
+
+    printer = Printer()
+    loaded, cloud = _load(printer, config)
+    try:
+        sh = parse_shard(shard) if shard else None
+    except ValueError as exc:
+        _fail(printer, str(exc))
+    if not plan_only and not yes:
+        _fail(printer, "reconcile changes Azure and the kits folder: pass --yes (or --plan-only)")
+    result = run(
+        loaded,
+        cloud,
+        kits=kits,
+        plan_only=plan_only,
+        shard=sh,
+        prune=prune,
+        concurrency=concurrency,
+        progress=_progress(printer),
+    )
+    printer.clear_progress()
+    _report_out(printer, result, output, report)
+    if not result.ok:
+        raise typer.Exit(exitcodes.ERROR)
+    if detailed_exitcode and result.has_changes:
+        raise typer.Exit(exitcodes.CHANGES)
+
+
+@app.command()
+def status(
+    config: ConfigOpt = Path("xtenant.yaml"),
+    kits: KitsOpt = Path("kits"),
+    output: PlanOutputOpt = PlanFmt.table,
+    merge: Annotated[
+        bool, typer.Option("--merge", help="Join the REPORTS of sharded runs instead of observing.")
+    ] = False,
+    reports: Annotated[
+        list[Path] | None, typer.Argument(help="Shard reports (with --merge).")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the JSON report here.")
+    ] = None,
+    detailed_exitcode: DetailedOpt = False,
+) -> None:
+    """One row per customer: kit, consent, roles, and what to do next. Reads only."""
+    from .reconcile import Report
+    from .reconcile import merge as join
+    from .reconcile import reconcile as run
+
+    printer = Printer()
+    if merge or reports:
+        if not (merge and reports):
+            _fail(printer, "--merge takes one or more report files (and report files need --merge)")
+        try:
+            result = join([Report.from_json(json.loads(p.read_text())) for p in reports or []])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            _fail(printer, f"--merge: {exc}")
+    else:
+        loaded, cloud = _load(printer, config)
+        result = run(loaded, cloud, kits=kits, plan_only=True, progress=_progress(printer))
+        printer.clear_progress()
+    _report_out(printer, result, output, report)
+    if not result.ok:
+        raise typer.Exit(exitcodes.ERROR)
+    if detailed_exitcode and result.has_changes:
+        raise typer.Exit(exitcodes.CHANGES)
+
+
 # ---- kits and Bicep ------------------------------------------------------------------
 
 

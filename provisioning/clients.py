@@ -45,6 +45,28 @@ def admin_credential(cloud: Cloud, tenant_id: str | None = None) -> AsyncTokenCr
     return DefaultAzureCredential(**kw)
 
 
+class TenantCredential:
+    """One credential, pinned to another tenant (azure-identity's multi-tenant support:
+    ``additionally_allowed_tenants`` + ``tenant_id`` per request). For pipelines that hold
+    rights in customer tenants through a multi-tenant identity."""
+
+    def __init__(self, inner: Any, tenant_id: str) -> None:
+        self.inner = inner
+        self.tenant_id = tenant_id
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        kwargs["tenant_id"] = self.tenant_id
+        return await self.inner.get_token(*scopes, **kwargs)
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        return await self.inner.get_token_info(
+            *scopes, options={**(options or {}), "tenant_id": self.tenant_id}
+        )
+
+    async def close(self) -> None:
+        """The inner credential is shared; its owner closes it."""
+
+
 class Clients:
     """Lazily built SDK clients sharing one credential; close with ``await close()``."""
 
@@ -145,7 +167,7 @@ class Clients:
         self._closers.append(http)
         return GraphServiceClient(request_adapter=adapter)
 
-    async def close(self) -> None:
+    async def close(self, *, close_credential: bool = True) -> None:
         for c in self._closers:
             closer = getattr(c, "close", None) or getattr(c, "aclose", None)
             if closer is not None:
@@ -153,4 +175,5 @@ class Clients:
                 if hasattr(res, "__await__"):
                     await res
         self._closers.clear()
-        await self.credential.close()
+        if close_credential:
+            await self.credential.close()

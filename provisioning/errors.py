@@ -39,10 +39,10 @@ def code_of(exc: BaseException) -> str | None:
         return code
     main = getattr(exc, "error", None) or getattr(exc, "main_error", None)
     if main is not None and isinstance(getattr(main, "code", None), str):
-        return main.code  # type: ignore[no-any-return]
+        return main.code
     body = _body(exc)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return body["error"].get("code")  # type: ignore[no-any-return]
+        return body["error"].get("code")
     return None
 
 

@@ -169,13 +169,13 @@ def render_markdown(plan: Plan, *, title: str = "xtenant plan") -> str:
     ]
     if plan.has_changes:
         out += ["<details><summary>Changes</summary>", "", "```diff"]
-        out += [_md_line(line) for line in render_text(plan).splitlines()[:-1]]
+        out += [diff_line(line) for line in render_text(plan).splitlines()[:-1]]
         out += ["```", "", "</details>", ""]
     out.append(f"**{plan.summary()}**")
     return "\n".join(out) + "\n"
 
 
-def _md_line(line: str) -> str:
+def diff_line(line: str) -> str:
     """Terraform-style lines as a diff block: '+'/'-' lead, '~' shown as '!'."""
     stripped = line.lstrip()
     if stripped[:1] in "+-~":

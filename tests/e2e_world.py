@@ -104,3 +104,34 @@ class Home:
 
 def env_of(sb: Any, **kw: Any) -> dict[str, str]:
     return {**os.environ, **sb.env(**kw)}
+
+
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+PIPELINE_GRAPH_ROLES = ("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All")
+
+
+def pipeline_identity(sb: Any, tenants: list[str]) -> dict[str, str]:
+    """An MSSP's pipeline identity: a multi-tenant app in contoso with Owner and the Graph
+    roles it needs there, consented in each of ``tenants`` with the same rights (what
+    `customer_side: managed` means). Set up through the sandbox's Python handle."""
+    world = sb.world
+    home = sb.info["tenants"]["contoso"]
+    admin = world.directory.create_admin(
+        home["tenant_id"], "xtenant pipeline", PIPELINE_GRAPH_ROLES, multi_tenant=True
+    )
+    world.arm.assign_role(
+        f"/subscriptions/{home['subscription_id']}",
+        OWNER,
+        admin["principal_id"],
+        "ServicePrincipal",
+    )
+    for name in tenants:
+        t = sb.info["tenants"][name]
+        sp = world.directory.consent(
+            t["tenant_id"], admin["client_id"], scope="https://graph.microsoft.com/.default"
+        )
+        if t.get("subscription_id"):
+            world.arm.assign_role(
+                f"/subscriptions/{t['subscription_id']}", OWNER, sp["id"], "ServicePrincipal"
+            )
+    return admin

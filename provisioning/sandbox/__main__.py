@@ -30,8 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         from .server import Server
 
         server = Server(Path(a.state), seed=a.seed, port=a.port, reset=a.reset)
-        print(f"sandbox state in {server.state_dir}; Entra at {server.world.urls.authority}",
-              file=sys.stderr, flush=True)
+        print(
+            f"sandbox state in {server.state_dir}; Entra at {server.world.urls.authority}",
+            file=sys.stderr,
+            flush=True,
+        )
         server.run_foreground()
         return 0
     info_data = json.loads((Path(a.state) / "sandbox.json").read_text())

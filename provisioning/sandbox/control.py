@@ -25,8 +25,12 @@ def routes(world) -> Router:  # type: ignore[no-untyped-def]
 
     @r.route("GET", "/_sandbox/requests")
     def requests_(req: Req) -> Response:
-        return json_response({"requests": world.log.entries(int(req.q("since", "0") or 0)),
-                              "last": world.log.last_seq()})
+        return json_response(
+            {
+                "requests": world.log.entries(int(req.q("since", "0") or 0)),
+                "last": world.log.last_seq(),
+            }
+        )
 
     @r.route("GET", "/_sandbox/stats")
     def stats(req: Req) -> Response:
@@ -75,6 +79,24 @@ def routes(world) -> Router:  # type: ignore[no-untyped-def]
     @r.route("GET", "/_sandbox/ingested")
     def ingested(req: Req) -> Response:
         return json_response({"records": world.monitor.records(stream=req.q("stream"))})
+
+    @r.route("POST", "/_sandbox/tenants")
+    def add_tenants(req: Req) -> Response:
+        """Create customer tenants: ``{"names": [...], "kind": "logs"|"m365"}``."""
+        from .seed import CUSTOMER_KINDS
+
+        body = req.json()
+        if not isinstance(body, dict) or not isinstance(body.get("names"), list):
+            raise _bad('expected {"names": [...], "kind": "logs" | "m365"}')
+        make = CUSTOMER_KINDS.get(body.get("kind", "logs"))
+        if make is None:
+            raise _bad(f"kind must be one of {', '.join(CUSTOMER_KINDS)}")
+        created = []
+        for name in body["names"]:
+            if world.tenants.get(str(name)):
+                raise _bad(f"tenant {name!r} exists")
+            created.append(make(world, str(name))["id"])
+        return json_response({"created": created}, 201)
 
     @r.route("POST", "/_sandbox/reset")
     def reset(req: Req) -> Response:

@@ -18,8 +18,13 @@ from .envvars import env_vars
 class Sandbox:
     """A running sandbox, in this process (a thread) or as a child process."""
 
-    def __init__(self, info: dict[str, Any], *, server: Any = None,
-                 process: subprocess.Popen[bytes] | None = None) -> None:
+    def __init__(
+        self,
+        info: dict[str, Any],
+        *,
+        server: Any = None,
+        process: subprocess.Popen[bytes] | None = None,
+    ) -> None:
         self.info = info
         self._server = server
         self._process = process
@@ -27,22 +32,46 @@ class Sandbox:
 
     # ---- lifecycle ----------------------------------------------------------------------
     @classmethod
-    def start(cls, state_dir: str | os.PathLike[str], *, seed: str = "demo", port: int = 0,
-              reset: bool = False) -> Sandbox:
+    def start(
+        cls,
+        state_dir: str | os.PathLike[str],
+        *,
+        seed: str = "demo",
+        port: int = 0,
+        reset: bool = False,
+    ) -> Sandbox:
         from .server import Server
 
         server = Server(Path(state_dir), seed=seed, port=port, reset=reset)
         return cls(server.start_thread(), server=server)
 
     @classmethod
-    def spawn(cls, state_dir: str | os.PathLike[str], *, seed: str = "demo", port: int = 0,
-              timeout: float = 60) -> Sandbox:
+    def spawn(
+        cls,
+        state_dir: str | os.PathLike[str],
+        *,
+        seed: str = "demo",
+        port: int = 0,
+        timeout: float = 60,
+    ) -> Sandbox:
         state = Path(state_dir)
         state.mkdir(parents=True, exist_ok=True)
         info_file = state / "sandbox.json"
         info_file.unlink(missing_ok=True)
-        proc = subprocess.Popen([sys.executable, "-m", "provisioning.sandbox", "up", "--state",
-                                 str(state), "--seed", seed, "--port", str(port)])
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "provisioning.sandbox",
+                "up",
+                "--state",
+                str(state),
+                "--seed",
+                seed,
+                "--port",
+                str(port),
+            ]
+        )
         deadline = time.monotonic() + timeout
         while not info_file.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -117,6 +146,12 @@ class Sandbox:
     def ingested(self, stream: str | None = None) -> list[dict[str, Any]]:
         params = {"stream": stream} if stream else {}
         return self._ctl("GET", "ingested", params=params)["records"]
+
+    def add_tenants(self, names: list[str], kind: str = "logs") -> list[str]:
+        """More customer tenants (``logs``: subscription + DCE + DCR; ``m365``: sites)."""
+        created = self._ctl("POST", "tenants", json={"names": names, "kind": kind})["created"]
+        self.info = self._ctl("GET", "info")
+        return created  # type: ignore[no-any-return]
 
     def reset(self, seed: str = "demo") -> None:
         self._ctl("POST", "reset", json={"seed": seed})

@@ -129,10 +129,18 @@ class Router:
 # ---- response helpers ---------------------------------------------------------------------
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
-                  content_type: str = "application/json; charset=utf-8") -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status_code=status,
-                    headers=headers, media_type=content_type)
+def json_response(
+    body: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/json; charset=utf-8",
+) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        headers=headers,
+        media_type=content_type,
+    )
 
 
 def empty(status: int = 204, headers: dict[str, str] | None = None) -> Response:
@@ -143,32 +151,54 @@ def utcnow_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def arm_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> HttpError:
+def arm_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> HttpError:
     """ARM's error body: ``{"error": {"code", "message"}}`` (common-types v5 ErrorResponse)."""
     h = {"x-ms-failure-cause": "gateway" if status >= 500 else "service"}
     h.update(headers or {})
     return HttpError(json_response({"error": {"code": code, "message": message}}, status, h))
 
 
-def graph_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> HttpError:
+def graph_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> HttpError:
     """Graph's error body (graph/concepts/errors.md) with its innerError block."""
     rid = str(uuid.uuid4())
-    body = {"error": {"code": code, "message": message,
-                      "innerError": {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-                                     "request-id": rid, "client-request-id": rid}}}
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": rid,
+                "client-request-id": rid,
+            },
+        }
+    }
     h = {"request-id": rid, "client-request-id": rid}
     h.update(headers or {})
     return HttpError(json_response(body, status, h))
 
 
-def aadsts_error(status: int, error: str, code: int, message: str,
-                 extra_codes: list[int] | None = None) -> HttpError:
+def aadsts_error(
+    status: int, error: str, code: int, message: str, extra_codes: list[int] | None = None
+) -> HttpError:
     """Entra's token-endpoint error JSON; ``error_description`` starts ``AADSTSnnnn:``."""
     trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
     ts = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     desc = f"AADSTS{code}: {message} Trace ID: {trace} Correlation ID: {corr} Timestamp: {ts}"
-    body = {"error": error, "error_description": desc, "error_codes": [code, *(extra_codes or [])],
-            "timestamp": ts, "trace_id": trace, "correlation_id": corr,
-            "error_uri": f"https://login.microsoftonline.com/error?code={code}"}
-    return HttpError(json_response(body, status, {"x-ms-request-id": trace,
-                                                  "Cache-Control": "no-store, no-cache"}))
+    body = {
+        "error": error,
+        "error_description": desc,
+        "error_codes": [code, *(extra_codes or [])],
+        "timestamp": ts,
+        "trace_id": trace,
+        "correlation_id": corr,
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }
+    return HttpError(
+        json_response(
+            body, status, {"x-ms-request-id": trace, "Cache-Control": "no-store, no-cache"}
+        )
+    )

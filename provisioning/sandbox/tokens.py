@@ -36,15 +36,21 @@ class Signer:
             now = dt.datetime.now(dt.UTC)
             name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "accounts.sandbox.local")])
             cert = (
-                x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                x509.CertificateBuilder()
+                .subject_name(name)
+                .issuer_name(name)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
                 .not_valid_before(now - dt.timedelta(days=1))
                 .not_valid_after(now + dt.timedelta(days=3650))
                 .sign(key, hashes.SHA256())
             )
             doc = {
-                "key": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption()).decode(),
+                "key": key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                ).decode(),
                 "cert": cert.public_bytes(serialization.Encoding.DER).hex(),
             }
             store.put("keys", "signing", doc)
@@ -57,8 +63,12 @@ class Signer:
     def jwks(self, issuer: str | None = None) -> dict[str, Any]:
         nums = self._public.public_numbers()  # type: ignore[union-attr]
         key: dict[str, Any] = {
-            "kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.x5t,
-            "n": _int_b64(nums.n), "e": _int_b64(nums.e),
+            "kty": "RSA",
+            "use": "sig",
+            "kid": self.kid,
+            "x5t": self.x5t,
+            "n": _int_b64(nums.n),
+            "e": _int_b64(nums.e),
             "x5c": [base64.b64encode(self._cert_der).decode()],
         }
         if issuer:
@@ -66,17 +76,35 @@ class Signer:
         return {"keys": [key]}
 
     def sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self._key, algorithm="RS256",  # type: ignore[arg-type]
-                          headers={"typ": "JWT", "kid": self.kid, "x5t": self.x5t})
+        return jwt.encode(
+            claims,
+            self._key,
+            algorithm="RS256",  # type: ignore[arg-type]
+            headers={"typ": "JWT", "kid": self.kid, "x5t": self.x5t},
+        )
 
-    def verify(self, token: str, *, audience: str | list[str] | None = None,
-               leeway: float = 0, now: float | None = None) -> dict[str, Any]:
+    def verify(
+        self,
+        token: str,
+        *,
+        audience: str | list[str] | None = None,
+        leeway: float = 0,
+        now: float | None = None,
+    ) -> dict[str, Any]:
         """Verify signature and, if given, audience. Expiry is checked against ``now``
         (the sandbox clock, which tests may move) rather than the wall clock."""
-        claims = jwt.decode(token, self._public, algorithms=["RS256"],  # type: ignore[arg-type]
-                            audience=audience, options={"verify_aud": audience is not None,
-                                                        "verify_exp": False, "verify_nbf": False,
-                                                        "verify_iat": False})
+        claims = jwt.decode(
+            token,
+            self._public,
+            algorithms=["RS256"],  # type: ignore[arg-type]
+            audience=audience,
+            options={
+                "verify_aud": audience is not None,
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
+        )
         if now is not None:
             if "exp" in claims and now > float(claims["exp"]) + leeway:
                 raise jwt.ExpiredSignatureError("Signature has expired")

@@ -54,8 +54,14 @@ class Tenants:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def create(self, name: str, *, tenant_id: str | None = None, domain: str | None = None,
-               display_name: str | None = None) -> Doc:
+    def create(
+        self,
+        name: str,
+        *,
+        tenant_id: str | None = None,
+        domain: str | None = None,
+        display_name: str | None = None,
+    ) -> Doc:
         tid = tenant_id or str(uuid.uuid4())
         doc = {
             "id": tid,
@@ -74,8 +80,10 @@ class Tenants:
         if doc:
             return doc
         low = ref.lower()
-        return self.store.first(self.COLL, lambda d: low == d["name"].lower()
-                                or low in (x.lower() for x in d["verifiedDomains"]))
+        return self.store.first(
+            self.COLL,
+            lambda d: low == d["name"].lower() or low in (x.lower() for x in d["verifiedDomains"]),
+        )
 
     def all(self) -> list[Doc]:
         return self.store.all(self.COLL)

@@ -204,7 +204,12 @@ def test_metadata_endpoints(env: Any) -> None:
 def _check_metadata(env: Any, http: httpx.Client) -> None:
     r = http.get(f"{env.info['arm']}/metadata/endpoints", params={"api-version": "2022-09-01"})
     assert r.status_code == 200
-    cloud = r.json()[0]
+    cloud = r.json()  # one object from 2022-09-01 on (a list of clouds in 2019-05-01..2020-06-01)
+    listed = http.get(
+        f"{env.info['arm']}/metadata/endpoints", params={"api-version": "2020-06-01"}
+    ).json()
+    assert listed == [cloud]
+    assert cloud["microsoftGraphResourceId"] == env.info["graph"] + "/"
     assert cloud["authentication"]["loginEndpoint"] == env.info["authority"]
     assert "https://management.azure.com/" in cloud["authentication"]["audiences"]
     assert cloud["resourceManager"] == env.info["arm"] + "/"

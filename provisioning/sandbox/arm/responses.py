@@ -443,53 +443,58 @@ class ArmApi:
                     "authentication": {"loginEndpoint": f"{u.authority}/", "audiences": audiences},
                 }
             )
-        return json_response(
-            [
-                {
-                    "portal": "https://portal.azure.com",
-                    "authentication": {
-                        "loginEndpoint": u.authority,
-                        "audiences": audiences,
-                        "tenant": "common",
-                        "identityProvider": "AAD",
-                    },
-                    "media": "https://rest.media.azure.net",
-                    "graphAudience": "https://graph.windows.net/",
-                    "graph": f"{u.graph}/",
-                    "name": "AzureSandbox",
-                    "suffixes": {
-                        "azureDataLakeStoreFileSystem": "azuredatalakestore.net",
-                        "acrLoginServer": "azurecr.io",
-                        "sqlServerHostname": "database.windows.net",
-                        "azureDataLakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.net",
-                        "keyVaultDns": "vault.azure.net",
-                        "storage": "core.windows.net",
-                        "azureFrontDoorEndpointSuffix": "azurefd.net",
-                        "storageSyncEndpointSuffix": "afs.azure.net",
-                        "mhsmDns": "managedhsm.azure.net",
-                        "mysqlServerEndpoint": "mysql.database.azure.com",
-                        "postgresqlServerEndpoint": "postgres.database.azure.com",
-                        "mariadbServerEndpoint": "mariadb.database.azure.com",
-                        "synapseAnalytics": "dev.azuresynapse.net",
-                        "attestationEndpoint": "attest.azure.net",
-                    },
-                    "batch": "https://batch.core.windows.net/",
-                    "resourceManager": f"{u.arm}/",
-                    "vmImageAliasDoc": "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/main/arm-compute/"
-                    "quickstart-templates/aliases.json",
-                    "activeDirectoryDataLake": "https://datalake.azure.net/",
-                    "sqlManagement": "https://management.core.windows.net:8443/",
-                    "gallery": "https://gallery.azure.com/",
-                    "microsoftGraphResourceId": "https://graph.microsoft.com/",
-                    "appInsightsResourceId": "https://api.applicationinsights.io",
-                    "appInsightsTelemetryChannelResourceId": "https://dc.applicationinsights.azure.com/v2/track",
-                    "attestationResourceId": "https://attest.azure.net",
-                    "synapseAnalyticsResourceId": "https://dev.azuresynapse.net",
-                    "logAnalyticsResourceId": "https://api.loganalytics.io",
-                    "ossrDbmsResourceId": "https://ossrdbms-aad.database.windows.net",
-                }
-            ]
-        )
+        cloud = {
+            "portal": "https://portal.azure.com",
+            "authentication": {
+                "loginEndpoint": u.authority,
+                "audiences": audiences,
+                "tenant": "common",
+                "identityProvider": "AAD",
+            },
+            "media": "https://rest.media.azure.net",
+            "graphAudience": "https://graph.windows.net/",
+            "graph": f"{u.graph}/",
+            "name": "AzureSandbox",
+            "suffixes": {
+                "azureDataLakeStoreFileSystem": "azuredatalakestore.net",
+                "acrLoginServer": "azurecr.io",
+                "sqlServerHostname": "database.windows.net",
+                "azureDataLakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.net",
+                "keyVaultDns": "vault.azure.net",
+                "storage": "core.windows.net",
+                "azureFrontDoorEndpointSuffix": "azurefd.net",
+                "storageSyncEndpointSuffix": "afs.azure.net",
+                "mhsmDns": "managedhsm.azure.net",
+                "mysqlServerEndpoint": "mysql.database.azure.com",
+                "postgresqlServerEndpoint": "postgres.database.azure.com",
+                "mariadbServerEndpoint": "mariadb.database.azure.com",
+                "synapseAnalytics": "dev.azuresynapse.net",
+                "attestationEndpoint": "attest.azure.net",
+            },
+            "batch": "https://batch.core.windows.net/",
+            "resourceManager": f"{u.arm}/",
+            "vmImageAliasDoc": "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/main/arm-compute/"
+            "quickstart-templates/aliases.json",
+            "activeDirectoryDataLake": "https://datalake.azure.net/",
+            "sqlManagement": "https://management.core.windows.net:8443/",
+            "gallery": "https://gallery.azure.com/",
+            # each cloud names its own Graph service root here (az's built-in clouds: graph.microsoft.us
+            # for AzureUSGovernment, microsoftgraph.chinacloudapi.cn for AzureChinaCloud); az and Az
+            # PowerShell send their Graph calls, and take Graph's token scope, from this value
+            "microsoftGraphResourceId": f"{u.graph}/",
+            "appInsightsResourceId": "https://api.applicationinsights.io",
+            "appInsightsTelemetryChannelResourceId": "https://dc.applicationinsights.azure.com/v2/track",
+            "attestationResourceId": "https://attest.azure.net",
+            "synapseAnalyticsResourceId": "https://dev.azuresynapse.net",
+            "logAnalyticsResourceId": "https://api.loganalytics.io",
+            "ossrDbmsResourceId": "https://ossrdbms-aad.database.windows.net",
+        }
+        # 2019-05-01 .. 2020-06-01 list the clouds; from 2022-09-01 ARM answers with the one cloud
+        # it belongs to, as an object (the shape `az cloud register --endpoint-resource-manager`
+        # reads: azure-cli 2.91 asks for 2022-09-01; Azure/azure-powershell-common#374, "ArmMetadata
+        # with API version 2022-09-01 has changed the response format from array to single
+        # object"; the public-cloud response is quoted in Azure/azure-cli#29283).
+        return json_response(cloud if v >= "2022-09-01" else [cloud])
 
     def list_subscriptions(self, req: Req, ctx: Ctx) -> Response:
         subs = [

@@ -229,6 +229,13 @@ class Directory:
         by_id = self.sp_by_app_id(tid, want)
         if by_id:
             return by_id
+        if self.world.urls.graph and want == _norm_uri(self.world.urls.graph):
+            # the sandbox's own Graph service root names Microsoft Graph, as a national cloud's
+            # does: "any permission scope value (including the .default scope) that contains the
+            # Microsoft Graph domain MUST use the domain of the Microsoft Graph service root
+            # endpoint for the national cloud deployment" (learn.microsoft.com/graph/sdks/
+            # national-clouds). az derives Graph's scope from the cloud's Graph endpoint.
+            return self.sp_by_app_id(tid, GRAPH_APP_ID)
         return self.store.first(
             self.SPS,
             lambda d: (
@@ -1035,8 +1042,15 @@ class Directory:
 
     # ---- seeding ---------------------------------------------------------------------------------
     def create_admin(
-        self, tid: str, display_name: str, graph_roles: tuple[str, ...] | list[str]
+        self,
+        tid: str,
+        display_name: str,
+        graph_roles: tuple[str, ...] | list[str],
+        *,
+        multi_tenant: bool = False,
     ) -> dict[str, str]:
+        """An app with a client secret and its SP in ``tid``, granted ``graph_roles``.
+        ``multi_tenant`` makes it consentable elsewhere (an MSSP's pipeline identity)."""
         self.ensure_first_party(tid)
         graph_sp = self.sp_by_app_id(tid, GRAPH_APP_ID)
         assert graph_sp is not None
@@ -1048,7 +1062,7 @@ class Directory:
             tid,
             {
                 "displayName": display_name,
-                "signInAudience": "AzureADMyOrg",
+                "signInAudience": "AzureADMultipleOrgs" if multi_tenant else "AzureADMyOrg",
                 "notes": "Sandbox-only administrator (client secret).",
                 "requiredResourceAccess": [
                     {

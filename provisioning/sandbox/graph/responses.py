@@ -17,6 +17,7 @@ Authorization follows each API page's *Application* permissions (an app-only cal
   *and* one of ``Application.Read.All``/``Application.ReadWrite.All``/``Directory.Read.All``/
   ``Directory.ReadWrite.All`` (the API page lists the pairs).
 * ``organization``: ``Organization.Read.All``/``Organization.ReadWrite.All``/``Directory.Read*``.
+* ``directoryObjects/getByIds``: ``Directory.Read.All`` (the az CLI resolves ``--assignee`` with it).
 * ``sites``: ``Sites.Read.All``/``Sites.ReadWrite.All``/``Sites.Manage.All``/``Sites.FullControl.All``
   see every site; ``Sites.Selected`` sees only sites that granted the caller's app a
   ``permission`` (``POST /sites/{id}/permissions``, which needs ``Sites.FullControl.All``).
@@ -339,7 +340,8 @@ class GraphApi:
 
     def _auth(self, req: Req) -> Ctx:
         try:
-            claims = bearer_claims(req, GRAPH_AUDIENCES)
+            own = self.world.urls.graph  # this cloud's Graph root is a Graph audience too
+            claims = bearer_claims(req, (*GRAPH_AUDIENCES, own, f"{own}/"))
         except AuthError as e:
             msg = {
                 "AuthenticationFailed": "Access token is empty.",
@@ -383,6 +385,7 @@ class GraphApi:
                 "serviceprincipals": self._service_principals,
                 "organization": self._organization,
                 "sites": self._sites,
+                "directoryobjects": self._directory_objects,
             }.get(head)
             if fn is None:
                 raise bad_segment(call.segs[0].raw)
@@ -715,6 +718,44 @@ class GraphApi:
         if len(rest) <= 3:
             raise method_not_allowed()
         raise bad_segment(rest[-1].raw)
+
+    # -- directoryObjects/getByIds ------------------------------------------------------------
+    def _directory_objects(self, call: Call) -> Out:
+        """``POST /directoryObjects/getByIds`` (directoryobject-getbyids): ``ids`` (up to 1000),
+        ``types`` (case-insensitive; default every directoryObject type); unknown ids are left out;
+        application permission ``Directory.Read.All``. This directory holds applications and
+        service principals only."""
+        segs, ctx = call.segs, call.ctx
+        if len(segs) != 2 or segs[0].keys is not None:
+            raise bad_segment(segs[-1].raw)
+        if segs[1].name.lower() not in ("getbyids", "microsoft.graph.getbyids"):
+            raise bad_segment(segs[1].raw)
+        if call.method != "POST":
+            raise method_not_allowed()
+        ctx.need("Directory.Read.All", "Directory.ReadWrite.All")
+        body = call.json()
+        ids = body.get("ids") if isinstance(body, dict) else None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise bad_value("ids", "getByIds")
+        if len(ids) > 1000:
+            raise GraphError(
+                400, "Request_BadRequest", "Too many ids: a request can ask for at most 1000."
+            )
+        types = body.get("types") or ["directoryObject"]
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise bad_value("types", "getByIds")
+        want = {t.lower().removeprefix("microsoft.graph.") for t in types}
+        every = "directoryobject" in want
+        out = []
+        for i in ids:
+            sp = self.d.sp(ctx.tid, i) if every or "serviceprincipal" in want else None
+            if sp is not None:
+                out.append({"@odata.type": "#microsoft.graph.servicePrincipal", **public(sp)})
+                continue
+            app = self.d.app(i) if every or "application" in want else None
+            if app is not None and app["_tenant"] == ctx.tid:
+                out.append({"@odata.type": "#microsoft.graph.application", **public(app)})
+        return Out(200, {"@odata.context": call.meta("directoryObjects"), "value": out})
 
     # -- service principals -----------------------------------------------------------------
     def _find_sp(
