@@ -65,6 +65,16 @@ def _global(
 ) -> None:
     STATE.cloud = cloud
     STATE.verbose = verbose
+    import logging
+
+    # The SDKs log every failed token request as a warning; xtenant reports (and
+    # diagnoses) those itself, so their logs show only with -v / -vv.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sdk_level = {0: logging.CRITICAL, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    for name in ("azure", "msal", "httpx", "kiota_http", "xtenant"):
+        logging.getLogger(name).setLevel(
+            sdk_level if name != "xtenant" else (logging.WARNING if verbose == 0 else logging.INFO)
+        )
 
 
 def _fail(printer: Printer, message: str, code: int = exitcodes.ERROR) -> NoReturn:
@@ -507,6 +517,100 @@ def status(
         raise typer.Exit(exitcodes.ERROR)
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(exitcodes.CHANGES)
+
+
+# ---- verify ---------------------------------------------------------------------------
+
+
+def kit_app_ids(kits: Path) -> dict[str, str]:
+    """App ids recorded in rendered kits (so a workload host needs no Graph access)."""
+    out: dict[str, str] = {}
+    if kits.is_dir():
+        for f in sorted(kits.glob("*/kit.json")):
+            try:
+                app = json.loads(f.read_text())["home"]["app"]
+                out.setdefault(app["key"], app["app_id"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+    return out
+
+
+@app.command()
+def verify(
+    config: ConfigOpt = Path("xtenant.yaml"),
+    customer: CustomerOpt = None,
+    probe: Annotated[
+        bool, typer.Option("--probe", help="Also make a harmless call proving each grant.")
+    ] = False,
+    output: OutputOpt = Fmt.table,
+    as_host: Annotated[
+        str | None,
+        typer.Option("--as", help="On the sandbox: act as this host (its identity endpoint)."),
+    ] = None,
+    state: Annotated[
+        Path, typer.Option("--state", help="Sandbox state directory (with --as).")
+    ] = Path(".sandbox"),
+    identity: Annotated[
+        str | None,
+        typer.Option(
+            "--identity", help="Managed identity: client id, object_id:<id> or resource id."
+        ),
+    ] = None,
+    app_id: Annotated[
+        list[str] | None,
+        typer.Option("--app", help="KEY=APPID when neither kits nor Graph can tell it."),
+    ] = None,
+    kits: KitsOpt = Path("kits"),
+    read_home: Annotated[
+        bool,
+        typer.Option(
+            "--read-home", help="Also read the app's FICs and ids with the admin credential."
+        ),
+    ] = False,
+) -> None:
+    """Prove the chain from this host, hop by hop, and say why any hop fails. Exit 3 if one does."""
+    from .chain.verify import render_table
+    from .chain.verify import verify as run
+
+    printer = Printer()
+    loaded, cloud = _load(printer, config)
+    if as_host:
+        from .sandbox.envvars import env_vars
+
+        info = _sandbox_info(printer, state)
+        if as_host not in info["hosts"]:
+            _fail(printer, f"--as: no host {as_host!r}; hosts: {', '.join(info['hosts'])}")
+        os.environ.update(env_vars(info, as_host))
+    ids = kit_app_ids(kits)
+    for pair in app_id or []:
+        key, _, value = pair.partition("=")
+        if not value:
+            _fail(printer, f"--app: expected KEY=APPID, got {pair!r}")
+        ids[key] = value
+    credential = None
+    if read_home:
+        from .clients import admin_credential
+
+        credential = admin_credential(cloud, loaded.config.home.tenant_id)
+    report = run(
+        loaded,
+        cloud,
+        customers=list(customer) if customer else None,
+        probe=probe,
+        home_credential=credential,
+        identity=identity,
+        app_ids=ids or None,
+        host=as_host,
+        kit_dir=str(kits),
+        on_step=lambda row: printer.progress(f"{row.customer}: {row.step}"),
+    )
+    printer.clear_progress()
+    if output is Fmt.json:
+        printer.line(report.dumps())
+    else:
+        printer.line(render_table(report))
+    if not report.ok:
+        raise typer.Exit(exitcodes.VERIFY_FAILED)
 
 
 # ---- kits and Bicep ------------------------------------------------------------------

@@ -231,6 +231,26 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         )
     with environment(sb.env(host="aa-runbooks"), drop=ADMIN_VARS):
         _read_sites(printer, cloud, fspec, facts.identities["umi-runbooks"]["client_id"])
+    printer.line("\n== 7. `xtenant verify --probe`, on each host, for its customers")
+    from .chain.verify import render_table, verify
+
+    ok = True
+    for host, customer in (("vm-vector", "litware"), ("aa-runbooks", "fabrikam")):
+        with environment(sb.env(host=host), drop=ADMIN_VARS):
+            report = verify(
+                loaded,
+                cloud,
+                customers=[customer],
+                probe=True,
+                host=host,
+                app_ids={k: v["app_id"] for k, v in facts.apps.items()},
+                identities={n: v["client_id"] for n, v in facts.identities.items()},
+                kit_dir=str(kits),
+            )
+        printer.line(render_table(report))
+        ok = ok and report.ok
+    if not ok:
+        return exitcodes.VERIFY_FAILED
     printer.line(
         "\nThe chain works end to end. Kits, state and the CA bundle stay in "
         f"{Path(info['cloud_file']).parent}/; re-run `make demo` to start over."

@@ -733,8 +733,10 @@ RULES: tuple[Rule, ...] = (
         ("MI_WRONG_IDENTITY",),
         cause="host {host} answered with another identity (principal {assertion_sub}), not "
         "{identity_words}",
-        fix="select {identity} by client id ({identity_client_id}): `xtenant verify --identity "
-        "{identity_client_id}`; a workload passes managed_identity=<client id>",
+        fix="select {identity} by its client id: `xtenant verify --identity {identity_client_id}` "
+        "(`az identity show -n {identity} -g <resource group> --query clientId` tells it); a "
+        "workload passes managed_identity=<client id> — on a host with several identities, or a "
+        "system-assigned one, the endpoint does not pick yours",
     ),
     # ---- ARM --------------------------------------------------------------------------------
     Rule(

@@ -731,10 +731,18 @@ class _Run:
         return res, name
 
     def _who(self, res: _MiResult, fallback: str, trusted: list[str]) -> str:
-        oid = (res.claims or {}).get("oid")
+        """Name the identity the token was issued to: from ARM facts when known, else from
+        ``xms_mirid`` (a system-assigned identity's is the host's own resource id)."""
+        claims = res.claims or {}
+        oid = claims.get("oid")
         for name, ids in self.facts.identities.items():
             if oid and ids.get("principal_id") == oid:
                 return name
+        mirid = str(claims.get("xms_mirid") or "")
+        if "/userassignedidentities/" in mirid.lower():
+            return mirid.rsplit("/", 1)[-1]
+        if mirid:
+            return f"the system-assigned identity of {mirid.rsplit('/', 1)[-1]}"
         return fallback
 
     def _check(
@@ -758,6 +766,19 @@ class _Run:
             )
         ctx = self.context(customer, app, name, step="mi_token", assertion=c)
         fics = self.facts.fics.get(app.key)
+        mirid = str(c.get("xms_mirid") or "")
+        user_assigned = "/userassignedidentities/" in mirid.lower()
+        trusted = {t.lower() for t in app.trusts}
+        if mirid and (not user_assigned or mirid.rsplit("/", 1)[-1].lower() not in trusted):
+            # e.g. no identity chosen on a host that also has a system-assigned identity
+            checks["sub"] = (
+                f"token of {'the host' + chr(39) + 's system-assigned identity' if not user_assigned else mirid.rsplit('/', 1)[-1]}, "
+                f"not of {', '.join(app.trusts)}"
+            )
+            want = self.context(
+                customer, app, app.trusts[0] if app.trusts else None, step="mi_token", assertion=c
+            )
+            return checks, diagnose(ErrorInfo("MI_WRONG_IDENTITY", None, "", "imds"), want)
         if pid and c.get("sub") != pid:
             return checks, diagnose(ErrorInfo("MI_WRONG_IDENTITY", None, "", "imds"), ctx)
         if fics is not None:

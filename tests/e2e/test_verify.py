@@ -557,3 +557,23 @@ def test_all_customers_from_one_host(chain: Chain) -> None:
     assert d.code == "MI_IDENTITY_NOT_FOUND"
     assert "declared on aa-runbooks, not on vm-vector" in d.cause
     assert "run verify on aa-runbooks" in d.fix
+
+
+def test_system_assigned_identity_answers_when_none_is_chosen(chain: Chain) -> None:
+    """aa-runbooks has a system-assigned identity too: with no identity chosen, its endpoint
+    answers with that one, which no FIC trusts. verify must name it and the fix."""
+    chain.onboard("fabrikam")
+    report = chain.verify("fabrikam", "aa-runbooks", admin=False, app_ids=chain.app_ids)
+    row = _failed(report, "fabrikam", "mi_token")
+    assert "system-assigned identity of aa-runbooks" in row.detail
+    d = row.diagnosis
+    assert d.code == "MI_WRONG_IDENTITY"
+    assert "umi-runbooks" in d.cause and "--identity" in d.fix
+    report = chain.verify(
+        "fabrikam",
+        "aa-runbooks",
+        admin=False,
+        app_ids=chain.app_ids,
+        identity=chain.uami["umi-runbooks"]["clientId"],
+    )
+    assert report.ok, render_table(report)
