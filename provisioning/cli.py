@@ -494,6 +494,13 @@ def status(
         Path | None, typer.Option("--report", help="Write the JSON report here.")
     ] = None,
     detailed_exitcode: DetailedOpt = False,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="On a host with the identity: test consent and grants now (verify --probe).",
+        ),
+    ] = False,
 ) -> None:
     """One row per customer: kit, consent, roles, and what to do next. Reads only."""
     from .reconcile import Report
@@ -511,12 +518,59 @@ def status(
     else:
         loaded, cloud = _load(printer, config)
         result = run(loaded, cloud, kits=kits, plan_only=True, progress=_progress(printer))
+        if live:
+            import datetime as dt
+
+            from .chain.verify import verify as run_verify
+            from .status import fold_verify
+
+            checked = run_verify(
+                loaded, cloud, probe=True, app_ids=kit_app_ids(kits) or None, kit_dir=str(kits)
+            )
+            fold_verify(result, checked, at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
         printer.clear_progress()
     _report_out(printer, result, output, report)
     if not result.ok:
         raise typer.Exit(exitcodes.ERROR)
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(exitcodes.CHANGES)
+
+
+@app.command()
+def revoke(
+    app_key: Annotated[str, typer.Option("--app", help="Key of the app whose credentials go.")],
+    config: ConfigOpt = Path("xtenant.yaml"),
+    yes: YesOpt = False,
+    output: OutputOpt = Fmt.table,
+) -> None:
+    """Emergency stop: delete the app's federated credentials, so no customer token can be minted."""
+    from .config import UnknownNameError
+    from .runner import Options, revoke_apply, revoke_plan
+
+    printer = Printer()
+    loaded, cloud = _load(printer, config)
+    try:
+        app_cfg = loaded.config.app(app_key)
+    except UnknownNameError as exc:
+        _fail(printer, f"--app: {exc}")
+    affected = loaded.config.customers_for_app(app_cfg.key)
+    if output is not Fmt.json:
+        printer.line(
+            f"Impact: {len(affected)} customer(s) lose access through {app_cfg.display_name}: "
+            + (", ".join(c.name for c in affected) or "none")
+        )
+        printer.line(
+            "Their grants stay in place; `xtenant apply` re-creates the credentials unless "
+            f"apps[{app_cfg.key}].trusts is emptied first."
+        )
+    opts = Options(progress=_progress(printer))
+    _apply_flow(
+        printer,
+        lambda: revoke_plan(loaded, cloud, app_cfg.key, opts),
+        lambda: revoke_apply(loaded, cloud, app_cfg.key, opts),
+        yes=yes,
+        output=output,
+    )
 
 
 # ---- verify ---------------------------------------------------------------------------

@@ -28,10 +28,13 @@ def resolve_cloud(loaded: Loaded, override: str | None) -> clouds.Cloud:
     return clouds.resolve(override) if override else loaded.cloud()
 
 
-async def _run(loaded: Loaded, cloud: clouds.Cloud, opts: Options, *, write: bool) -> Outcome:
+async def _run(
+    loaded: Loaded, cloud: clouds.Cloud, opts: Options, *, write: bool, revoke: str | None = None
+) -> Outcome:
     from . import engine
     from .clients import Clients, admin_credential
     from .home import home_tasks
+    from .home.revoke import revoke_tasks
 
     config = loaded.config
     clients = Clients(cloud, admin_credential(cloud, config.home.tenant_id))
@@ -44,7 +47,7 @@ async def _run(loaded: Loaded, cloud: clouds.Cloud, opts: Options, *, write: boo
             concurrency=opts.concurrency,
             progress=opts.progress,
         )
-        tasks = home_tasks(config)
+        tasks = revoke_tasks(config.app(revoke)) if revoke else home_tasks(config)
         return await (engine.apply(ctx, tasks) if write else engine.plan(ctx, tasks))
     finally:
         await clients.close()
@@ -76,6 +79,18 @@ async def _facts(loaded: Loaded, cloud: clouds.Cloud) -> tuple[Facts, list[str]]
 def home_facts(loaded: Loaded, cloud: clouds.Cloud) -> tuple[Facts, list[str]]:
     """The ids the home side has in Azure now (app ids, identity ids). Reads only."""
     return asyncio.run(_facts(loaded, cloud))
+
+
+def revoke_plan(
+    loaded: Loaded, cloud: clouds.Cloud, app_key: str, opts: Options | None = None
+) -> Outcome:
+    return asyncio.run(_run(loaded, cloud, opts or Options(), write=False, revoke=app_key))
+
+
+def revoke_apply(
+    loaded: Loaded, cloud: clouds.Cloud, app_key: str, opts: Options | None = None
+) -> Outcome:
+    return asyncio.run(_run(loaded, cloud, opts or Options(), write=True, revoke=app_key))
 
 
 def load(path: Path) -> Loaded:

@@ -120,3 +120,37 @@ def render_markdown(report: Report) -> str:
         out += ["", "</details>", ""]
     out += [f"- error: {_md(e)}" for e in report.errors]
     return "\n".join(out).rstrip() + "\n"
+
+
+def fold_verify(report: Report, verified: object, *, at: str) -> None:
+    """Take consent and role effectiveness from a verify run (``status --live``).
+
+    A customer whose exchange fails with AADSTS700016 has not consented; one whose
+    exchanges work has; probes that fail say which grant is missing. Customers verify
+    could not reach from this host stay ``unknown``.
+    """
+    rows = getattr(verified, "rows", [])
+    by_customer: dict[str, list[object]] = {}
+    for r in rows:
+        by_customer.setdefault(r.customer, []).append(r)
+    for c in report.customers:
+        steps = by_customer.get(c.name, [])
+        exchanges = [s for s in steps if s.step.startswith("exchange:")]
+        probes = [s for s in steps if s.step.startswith("probe:")]
+        if not exchanges or all(s.status == "skipped" for s in exchanges):
+            continue
+        codes = {s.diagnosis.code for s in exchanges if s.diagnosis is not None}
+        if "AADSTS700016" in codes:
+            c.consent = "no"
+        elif any(s.status == "ok" for s in exchanges):
+            c.consent = "yes"
+        failed = [s for s in [*exchanges, *probes] if s.status == "failed"]
+        if c.consent == "yes":
+            c.roles = (
+                "ok"
+                if not failed
+                else "missing: "
+                + "; ".join((s.diagnosis.cause if s.diagnosis else s.detail)[:160] for s in failed)
+            )
+        c.verified_at = at
+        c.next = c.decide_next()

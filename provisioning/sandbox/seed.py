@@ -98,14 +98,26 @@ def demo(world: World) -> None:
     )
     world.tenants.update(c)
 
-    logs_customer(world, "litware", tenant_id=LITWARE["tid"], subscription_id=LITWARE["sub"],
-                  display="Litware", extra_groups=("NetworkWatcherRG",))
+    logs_customer(
+        world,
+        "litware",
+        tenant_id=LITWARE["tid"],
+        subscription_id=LITWARE["sub"],
+        display="Litware",
+        extra_groups=("NetworkWatcherRG",),
+    )
     m365_customer(world, "fabrikam", tenant_id=FABRIKAM["tid"], display="Fabrikam")
 
 
-def logs_customer(world: World, name: str, *, tenant_id: str | None = None,
-                  subscription_id: str | None = None, display: str | None = None,
-                  extra_groups: tuple[str, ...] = ()) -> dict[str, Any]:
+def logs_customer(
+    world: World,
+    name: str,
+    *,
+    tenant_id: str | None = None,
+    subscription_id: str | None = None,
+    display: str | None = None,
+    extra_groups: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """An Azure customer receiving logs: subscription, rg-logs, a DCE and a DCR with a
     ``Custom-vector_CL`` stream (resources keys ``dce`` and ``dcr``)."""
     tid = tenant_id or str(uuid.uuid5(_NS, f"tenant:{name}"))
@@ -163,8 +175,9 @@ def logs_customer(world: World, name: str, *, tenant_id: str | None = None,
     return world.tenants.update(lw)
 
 
-def m365_customer(world: World, name: str, *, tenant_id: str | None = None,
-                  display: str | None = None) -> dict[str, Any]:
+def m365_customer(
+    world: World, name: str, *, tenant_id: str | None = None, display: str | None = None
+) -> dict[str, Any]:
     """A Microsoft 365-only customer: no subscription, three SharePoint sites."""
     tid = tenant_id or str(uuid.uuid5(_NS, f"tenant:{name}"))
     fb = _tenant(world, name, tid, None, display or name.capitalize())

@@ -251,3 +251,21 @@ def test_chain_works_afterwards_from_the_vm(home: Home, monkeypatch: pytest.Monk
     claims = decode(token.token)["claims"]
     assert claims["appid"] == app_id
     assert claims["tid"] == home.sb.info["tenants"]["contoso"]["tenant_id"]
+
+
+def test_revoke_removes_every_credential_and_the_chain_stops(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provisioning.runner import revoke_apply, revoke_plan
+
+    assert home.apply().ok
+    planned = revoke_plan(home.loaded(), home.cloud, "logs")
+    assert [c.address for c in planned.plan.pending] == ["home.app[logs].fic[mi-umi-vector]"]
+    mark = home.sb.mark()
+    assert home.sb.writes(mark) == []
+    out = revoke_apply(home.loaded(), home.cloud, "logs")
+    assert out.ok, out.failures
+    assert _fics(home, "contoso-log-forwarder") == []
+    assert len(_fics(home, "contoso-m365-manager")) == 1  # other apps untouched
+    pending = _by_address(home.plan())
+    assert list(pending) == ["home.app[logs].fic[mi-umi-vector]"]  # apply would restore it

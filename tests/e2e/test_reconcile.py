@@ -144,3 +144,45 @@ def test_offboarding_keeps_flagging_until_consent_is_gone(world: World) -> None:
         and (world.kits / ".offboarded" / gone / "kit.json").exists()
     )
     assert [c.name for c in world.run(plan_only=True).offboarded] == [gone]  # still flagged
+
+
+def test_status_live_takes_consent_and_grants_from_verify(
+    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the VM: litware consented with its role → healthy; fabrikam (another host's
+    identity) stays unknown; then litware's role is removed → status names it."""
+    from e2e_world import Home
+
+    from provisioning.chain.verify import verify
+    from provisioning.runner import Options, customer_apply
+    from provisioning.status import fold_verify
+
+    home = Home(fresh_sandbox, tmp_path, monkeypatch)
+    assert home.apply().ok
+    kits = tmp_path / "kits"
+    loaded = home.loaded()
+    first = reconcile(loaded, home.cloud, kits=kits, plan_only=False)
+    assert first.ok
+    from provisioning.runner import load_kit_spec
+
+    _, spec = load_kit_spec(kits / "litware" / "kit.json")
+    for k, v in fresh_sandbox.env(admin="litware").items():
+        monkeypatch.setenv(k, v)
+    assert customer_apply(spec, home.cloud, Options()).ok
+    for k in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in fresh_sandbox.env(host="vm-vector").items():
+        monkeypatch.setenv(k, v)
+    app_ids = {"logs": spec.app_id}
+    checked = verify(
+        loaded, home.cloud, probe=True, app_ids=app_ids, host="vm-vector", kit_dir=str(kits)
+    )
+    fold_verify(first, checked, at="2026-11-24T12:00:00Z")
+    rows = {c.name: c for c in first.customers}
+    assert (rows["litware"].consent, rows["litware"].roles, rows["litware"].next) == (
+        "yes",
+        "ok",
+        "healthy",
+    )
+    assert rows["litware"].verified_at == "2026-11-24T12:00:00Z"
+    assert rows["fabrikam"].consent == "unknown"
