@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
 RESULTS = REPO / "benchmarks" / "results"
 XTENANT = str(Path(sys.executable).parent / "xtenant")
 
@@ -194,7 +195,13 @@ def bench_home_plan(tmp: Path) -> dict[str, Any]:
     return res
 
 
+def _values(v: Any) -> str:
+    return ", ".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else str(v)
+
+
 def main() -> int:
+    import scale
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory() as d:
@@ -204,16 +211,38 @@ def main() -> int:
             ("validate_scale", lambda: bench_validate_scale(tmp)),
             ("sandbox_throughput", lambda: bench_sandbox_throughput(tmp)),
             ("home_plan_noop", lambda: bench_home_plan(tmp)),
+            ("reconcile_scale", lambda: scale.bench_scale(tmp)),
+            ("az_cli_baseline", lambda: scale.bench_az_baseline(tmp)),
         ):
             data = fn()
             (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
             for case, values in data.items():
-                rows.append((name, case, ", ".join(f"{k}={v}" for k, v in values.items())))
+                rows.append((name, case, _values(values)))
+            if name == "az_cli_baseline" and "per_customer_s" in data:
+                for n in (10, 100, 500):
+                    ours = next(
+                        (v for k, v in rows_data(RESULTS).items() if k == f"reconcile n={n}"), None
+                    )
+                    if ours:
+                        rows.append(
+                            (
+                                "baseline_ratio",
+                                f"n={n}",
+                                f"az_per_step_estimate_s={round(data['per_customer_s'] * n, 1)}, "
+                                f"xtenant_reconcile_s={ours['wall_s']}, "
+                                f"ratio={round(data['per_customer_s'] * n / ours['wall_s'], 1)}",
+                            )
+                        )
     width = max(len(r[0]) + len(r[1]) for r in rows) + 4
     for bench, case, values in rows:
         print(f"{(bench + ' / ' + case).ljust(width)} {values}")
     print(f"\nresults written to {RESULTS.relative_to(REPO)}/")
     return 0
+
+
+def rows_data(results: Path) -> dict[str, Any]:
+    f = results / "reconcile_scale.json"
+    return json.loads(f.read_text()) if f.exists() else {}
 
 
 if __name__ == "__main__":

@@ -195,6 +195,17 @@ def _load(printer: Printer, config: Path) -> tuple:
         _fail(printer, f"--cloud: {exc}")
 
 
+def _home_only(printer: Printer, customer: list[str] | None) -> None:
+    """plan/apply manage the home side, which every customer shares: nothing to scope."""
+    if customer:
+        _fail(
+            printer,
+            "--customer: plan and apply manage the home side, shared by every customer; "
+            "per customer use `reconcile`, `kit --customer`, `verify --customer` or "
+            "`customer plan --kit`",
+        )
+
+
 def _progress(printer: Printer):
     if not printer.tty:
         return lambda address, message: None
@@ -302,6 +313,7 @@ def plan(
     from .runner import Options, home_plan
 
     printer = Printer()
+    _home_only(printer, customer)
     loaded, cloud = _load(printer, config)
     outcome = home_plan(loaded, cloud, Options(prune=prune, progress=_progress(printer)))
     printer.clear_progress()
@@ -321,6 +333,7 @@ def apply(
     from .runner import Options, home_apply, home_plan
 
     printer = Printer()
+    _home_only(printer, customer)
     loaded, cloud = _load(printer, config)
     opts = Options(prune=prune, progress=_progress(printer))
     _apply_flow(
@@ -740,6 +753,64 @@ def bicep_params(
     else:
         out.write_text(text)
         printer.summary(f"wrote {out}", ok=True)
+
+
+# ---- CI ---------------------------------------------------------------------------------
+
+ci_app = typer.Typer(help="CI pipelines for the declared customer list.", no_args_is_help=True)
+app.add_typer(ci_app, name="ci")
+
+
+@ci_app.command("init")
+def ci_init(
+    kind: Annotated[str, typer.Argument(help="github or azure-devops")],
+    config: ConfigOpt = Path("xtenant.yaml"),
+    out: Annotated[Path, typer.Option("--out", help="Repository root.")] = Path("."),
+    shards: Annotated[
+        int | None, typer.Option("--shards", min=1, max=256, help="Nightly matrix size.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing pipeline file.")
+    ] = False,
+    output: OutputOpt = Fmt.table,
+) -> None:
+    """Write a secret-less pipeline (plan on PR, apply on main, nightly status) and print
+    the exact rights its identities need."""
+    from .ci import (
+        CI_KINDS,
+        OUTPUTS,
+        config_path_for,
+        format_permissions,
+        pipeline_permissions,
+        render_ci,
+    )
+
+    printer = Printer()
+    if kind not in CI_KINDS:
+        _fail(printer, f"expected one of {', '.join(CI_KINDS)}, got {kind!r}")
+    loaded, cloud = _load(printer, config)
+    if (out / OUTPUTS[kind]).exists() and not force:
+        _fail(printer, f"{out / OUTPUTS[kind]} exists; use --force to overwrite it")
+    try:
+        files = render_ci(
+            kind,
+            loaded.config,
+            config_path=config_path_for(config, out),
+            out_dir=out,
+            config_file=config,
+            shards=shards,
+        )
+    except ValueError as exc:
+        _fail(printer, str(exc))
+    perms = pipeline_permissions(loaded.config)
+    if output is Fmt.json:
+        printer.json(
+            {"files": [str(f) for f in files], "permissions": [p.to_json() for p in perms]}
+        )
+        return
+    for f in files:
+        printer.line(f"wrote {f}")
+    printer.line(format_permissions(perms, graph_endpoint=cloud.graph))
 
 
 # ---- sandbox ----------------------------------------------------------------------------

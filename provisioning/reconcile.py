@@ -349,12 +349,13 @@ async def _managed(
 ) -> None:
     """Customer-side tasks where the pipeline holds rights in the customer's tenant."""
     from . import engine
-    from .clients import Clients, TenantCredential, admin_credential
+    from .clients import Clients, Http, TenantCredential, admin_credential
     from .customer import customer_tasks
     from .customer.spec import CustomerSpec
     from .engine import Context
 
-    base = admin_credential(cloud, config.home.tenant_id)
+    http = Http(cloud)  # one pool and one TLS context for every tenant of the run
+    base = admin_credential(cloud, config.home.tenant_id, http=http)
     sem = asyncio.Semaphore(concurrency)
 
     async def one(row: CustomerStatus) -> None:
@@ -364,7 +365,7 @@ async def _managed(
                 row.errors.append("no kit yet (run reconcile without --plan-only first)")
                 return
             spec = CustomerSpec.from_kit(json.loads(kit_file.read_text()))
-            clients = Clients(cloud, TenantCredential(base, spec.tenant))
+            clients = Clients(cloud, TenantCredential(base, spec.tenant), http=http)
             try:
                 ctx = Context(cloud=cloud, clients=clients, concurrency=4)
                 tasks = customer_tasks(spec)
@@ -386,3 +387,4 @@ async def _managed(
         await asyncio.gather(*(one(r) for r in rows))
     finally:
         await base.close()
+        await http.close()

@@ -32,12 +32,12 @@ async def _run(
     loaded: Loaded, cloud: clouds.Cloud, opts: Options, *, write: bool, revoke: str | None = None
 ) -> Outcome:
     from . import engine
-    from .clients import Clients, admin_credential
+    from .clients import Clients
     from .home import home_tasks
     from .home.revoke import revoke_tasks
 
     config = loaded.config
-    clients = Clients(cloud, admin_credential(cloud, config.home.tenant_id))
+    clients = Clients.for_admin(cloud, config.home.tenant_id)
     try:
         ctx = Context(
             config=config,
@@ -63,10 +63,10 @@ def home_apply(loaded: Loaded, cloud: clouds.Cloud, opts: Options | None = None)
 
 async def _facts(loaded: Loaded, cloud: clouds.Cloud) -> tuple[Facts, list[str]]:
     from . import engine
-    from .clients import Clients, admin_credential
+    from .clients import Clients
     from .home import home_tasks
 
-    clients = Clients(cloud, admin_credential(cloud, loaded.config.home.tenant_id))
+    clients = Clients.for_admin(cloud, loaded.config.home.tenant_id)
     try:
         ctx = Context(cloud=cloud, clients=clients, config=loaded.config)
         tasks = [t for t in home_tasks(loaded.config) if t.stage == 0]
@@ -118,10 +118,10 @@ async def _run_customer(
     spec: CustomerSpec, cloud: clouds.Cloud, opts: Options, *, write: bool, remove: bool
 ) -> Outcome:
     from . import engine
-    from .clients import Clients, admin_credential
+    from .clients import Clients
     from .customer import customer_tasks
 
-    clients = Clients(cloud, admin_credential(cloud, spec.tenant))
+    clients = Clients.for_admin(cloud, spec.tenant)
     try:
         ctx = Context(
             cloud=cloud, clients=clients, concurrency=opts.concurrency, progress=opts.progress
