@@ -42,4 +42,4 @@ bench: install
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist build .sandbox .sandbox-demo
+	rm -rf $(VENV) .azcli-venv .pytest_cache .mypy_cache .ruff_cache dist build .sandbox .sandbox-demo test-artifacts
