@@ -44,7 +44,7 @@ def bench_cli_startup() -> dict[str, Any]:
 
 
 def _big_config(n: int, tmp: Path) -> Path:
-    base = (REPO / "examples" / "sandbox.yaml").read_text().split("customers:")[0]
+    base = (REPO / "examples" / "sandbox.yaml").read_text().split("\ncustomers")[0] + "\n"
     lines = [base, "customers:\n"]
     for i in range(n):
         lines.append(f"""  - name: customer-{i:04d}

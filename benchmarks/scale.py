@@ -38,7 +38,7 @@ def _world(tmp: Path, n: int) -> tuple[Any, Path, Any, dict[str, str]]:
     names = [f"c{i:04d}" for i in range(n)]
     sb.add_tenants(names, kind="logs")
     pipeline = pipeline_identity(sb, names)
-    home = (REPO / "examples" / "sandbox.yaml").read_text().split("customers:")[0]
+    home = (REPO / "examples" / "sandbox.yaml").read_text().split("\ncustomers")[0] + "\n"
     lines = [home, "customers:\n"]
     for name in names:
         t = sb.info["tenants"][name]

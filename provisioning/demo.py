@@ -235,6 +235,7 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
     from .chain.verify import render_table, verify
 
     ok = True
+    reports = []
     for host, customer in (("vm-vector", "litware"), ("aa-runbooks", "fabrikam")):
         with environment(sb.env(host=host), drop=ADMIN_VARS):
             report = verify(
@@ -249,7 +250,27 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
             )
         printer.line(render_table(report))
         ok = ok and report.ok
+        reports.append(report)
     if not ok:
+        return exitcodes.VERIFY_FAILED
+
+    printer.line(
+        f"\n== 8. CI's view: `xtenant reconcile` over the customer directory "
+        f"({config.parent / (loaded.config.customers_dir or '')})"
+    )
+    import datetime as dt
+
+    from .reconcile import reconcile
+    from .status import fold_verify
+    from .status import render_table as status_table
+
+    with environment(sb.env(admin="contoso")):
+        status = reconcile(loaded, cloud, kits=kits, plan_only=False)
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for report in reports:  # what the hosts' `verify` found, as `status --live` folds it in
+        fold_verify(status, report, at=now)
+    printer.line(status_table(status))
+    if not status.ok or any(c.next != "healthy" for c in status.customers):
         return exitcodes.VERIFY_FAILED
     printer.line(
         "\nThe chain works end to end. Kits, state and the CA bundle stay in "

@@ -21,7 +21,7 @@ MMP = "3913510d-42f4-4e42-8a64-420c390055eb"
 
 
 def _config(sb: Any, names: list[str]) -> str:
-    home = (REPO / "examples" / "sandbox.yaml").read_text().split("customers:")[0]
+    home = (REPO / "examples" / "sandbox.yaml").read_text().split("\ncustomers")[0] + "\n"
     out = [home, "customers:\n"]
     for n in names:
         t = sb.info["tenants"][n]
