@@ -135,11 +135,9 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
     from .plan import render_text
     from .runner import (
         Options,
-        customer_apply,
         home_apply,
         home_facts,
         home_plan,
-        load_kit_spec,
     )
 
     info = sb.info
@@ -195,28 +193,18 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
     with environment(sb.env(admin="litware")):
         landed = click_through_consent(litware["consent_url"], info["ca_bundle"])
         printer.line(f"  Entra redirected to: {landed}")
-        _, spec = load_kit_spec(kits / "litware" / "kit.json")
         printer.line(
             "  then assigns the kit's roles with `xtenant customer apply --kit litware/kit.json`:"
         )
-        res = customer_apply(spec, cloud, Options())
-        if not res.ok:
-            for f in res.failures:
-                printer.error(f"{f.address}: {f.message}")
+        spec = _customer_apply(printer, kits / "litware" / "kit.json", cloud)
+        if spec is None:
             return exitcodes.ERROR
-        for c in res.applied:
-            printer.line(f"  {c.action.symbol} {c.address}")
 
     printer.line("\n== 5. Fabrikam's admin runs `xtenant customer apply --kit fabrikam/kit.json`")
     with environment(sb.env(admin="fabrikam")):
-        _, fspec = load_kit_spec(kits / "fabrikam" / "kit.json")
-        res = customer_apply(fspec, cloud, Options())
-        if not res.ok:
-            for f in res.failures:
-                printer.error(f"{f.address}: {f.message}")
+        fspec = _customer_apply(printer, kits / "fabrikam" / "kit.json", cloud)
+        if fspec is None:
             return exitcodes.ERROR
-        for c in res.applied:
-            printer.line(f"  {c.action.symbol} {c.address}")
 
     printer.line("\n== 6. the workloads, secret-less: no client secret exists anywhere")
     with environment(sb.env(host="vm-vector"), drop=ADMIN_VARS):
@@ -277,6 +265,20 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         f"{Path(info['cloud_file']).parent}/; re-run `make demo` to start over."
     )
     return exitcodes.OK
+
+
+def _customer_apply(printer: Printer, kit: Path, cloud: Any) -> Any:
+    """What a customer admin's `xtenant customer apply --kit kit.json` does; the spec, or
+    None after printing the failures."""
+    from .runner import Options, customer_apply, load_kit_spec
+
+    _, spec = load_kit_spec(kit)
+    res = customer_apply(spec, cloud, Options())
+    for f in res.failures:
+        printer.error(f"{f.address}: {f.message}")
+    for c in res.applied:
+        printer.line(f"  {c.action.symbol} {c.address}")
+    return spec if res.ok else None
 
 
 def _ship_logs(
