@@ -385,9 +385,7 @@ def customer_plan(
     _plan_exit(outcome, detailed_exitcode)
 
 
-@customer_app.command("apply")
-def customer_apply(kit: KitOpt, yes: YesOpt = False, output: OutputOpt = Fmt.table) -> None:
-    """Consent to the provider's app and grant exactly the kit's roles."""
+def _customer_flow(kit: Path, *, yes: bool, output: Fmt, remove: bool) -> None:
     from .runner import Options
     from .runner import customer_apply as run_apply
     from .runner import customer_plan as run_plan
@@ -397,30 +395,23 @@ def customer_apply(kit: KitOpt, yes: YesOpt = False, output: OutputOpt = Fmt.tab
     opts = Options(progress=_progress(printer))
     _apply_flow(
         printer,
-        lambda: run_plan(spec, cloud, opts),
-        lambda: run_apply(spec, cloud, opts),
+        lambda: run_plan(spec, cloud, opts, remove=remove),
+        lambda: run_apply(spec, cloud, opts, remove=remove),
         yes=yes,
         output=output,
     )
+
+
+@customer_app.command("apply")
+def customer_apply(kit: KitOpt, yes: YesOpt = False, output: OutputOpt = Fmt.table) -> None:
+    """Consent to the provider's app and grant exactly the kit's roles."""
+    _customer_flow(kit, yes=yes, output=output, remove=False)
 
 
 @customer_app.command("remove")
 def customer_remove(kit: KitOpt, yes: YesOpt = False, output: OutputOpt = Fmt.table) -> None:
     """Offboard: remove what the kit granted, then the provider's service principal."""
-    from .runner import Options
-    from .runner import customer_apply as run_apply
-    from .runner import customer_plan as run_plan
-
-    printer = Printer()
-    spec, cloud = _load_kit(printer, kit)
-    opts = Options(progress=_progress(printer))
-    _apply_flow(
-        printer,
-        lambda: run_plan(spec, cloud, opts, remove=True),
-        lambda: run_apply(spec, cloud, opts, remove=True),
-        yes=yes,
-        output=output,
-    )
+    _customer_flow(kit, yes=yes, output=output, remove=True)
 
 
 # ---- reconcile and status (CI) ---------------------------------------------------------
