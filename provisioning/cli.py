@@ -879,7 +879,7 @@ def _sandbox_info(printer: Printer, state: Path) -> dict:
 @app.command()
 def demo(
     state: StateOpt = Path(".sandbox-demo"),
-    config: ConfigOpt = Path("examples/sandbox.yaml"),
+    config: ConfigOpt = Path("examples/sandbox-dir.yaml"),
 ) -> None:
     """Start a sandbox, validate the demo configuration, and show what the chain will use."""
     from .demo import run_demo
