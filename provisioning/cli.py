@@ -11,7 +11,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn, cast
 
 import typer
 
@@ -421,7 +421,7 @@ KitsOpt = Annotated[
 ]
 
 
-def _report_out(printer: Printer, report, output: PlanFmt, report_path: Path | None) -> None:  # type: ignore[no-untyped-def]
+def _report_out(printer: Printer, report: Any, output: PlanFmt, report_path: Path | None) -> None:
     from .status import render_markdown, render_table
 
     if report_path is not None:
@@ -784,7 +784,7 @@ def ci_init(
         _fail(printer, f"{out / OUTPUTS[kind]} exists; use --force to overwrite it")
     try:
         files = render_ci(
-            kind,
+            cast(Any, kind),
             loaded.config,
             config_path=config_path_for(config, out),
             out_dir=out,

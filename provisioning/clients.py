@@ -138,6 +138,12 @@ class TenantCredential:
     async def close(self) -> None:
         """The inner credential is shared; its owner closes it."""
 
+    async def __aenter__(self) -> TenantCredential:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
 
 class Clients:
     """Lazily built SDK clients sharing one credential and one ``Http``; ``await close()``."""

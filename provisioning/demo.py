@@ -209,6 +209,11 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
     printer.line("\n== 6. the workloads, secret-less: no client secret exists anywhere")
     with environment(sb.env(host="vm-vector"), drop=ADMIN_VARS):
         probe = loaded.config.customer("litware").probe
+        if probe is None or probe.logs_ingestion is None:
+            printer.error(
+                "customers[litware].probe.logs_ingestion is needed to ship the demo's logs"
+            )
+            return exitcodes.ERROR
         _ship_logs(
             printer,
             sb,

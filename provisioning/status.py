@@ -4,9 +4,13 @@ pull-request comment (summary table on top, collapsed details per customer)."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from .plan import Action, Change, FieldChange, Plan, diff_line, render_text
 from .reconcile import CustomerStatus, Report
+
+if TYPE_CHECKING:
+    from .chain.verify import Row, VerifyReport
 
 COLUMNS = ("customer", "tenant", "side", "kit", "consent", "roles", "next")
 
@@ -122,15 +126,15 @@ def render_markdown(report: Report) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def fold_verify(report: Report, verified: object, *, at: str) -> None:
+def fold_verify(report: Report, verified: VerifyReport, *, at: str) -> None:
     """Take consent and role effectiveness from a verify run (``status --live``).
 
     A customer whose exchange fails with AADSTS700016 has not consented; one whose
     exchanges work has; probes that fail say which grant is missing. Customers verify
     could not reach from this host stay ``unknown``.
     """
-    rows = getattr(verified, "rows", [])
-    by_customer: dict[str, list[object]] = {}
+    rows = verified.rows
+    by_customer: dict[str, list[Row]] = {}
     for r in rows:
         by_customer.setdefault(r.customer, []).append(r)
     for c in report.customers:

@@ -149,7 +149,7 @@ class SandboxApp:
                 if svc.name == "arm"
                 else "Too many requests. Retry after the given delay."
             )
-            code = "TooManyRequests" if svc.name != "graph" else "TooManyRequests"
+            code = "TooManyRequests"  # both ARM and Graph throttling use this code
             return svc.error(429, code, msg, headers).response
         status = f.status
         code = {

@@ -56,7 +56,7 @@ class Signer:
             store.put("keys", "signing", doc)
         self._key = serialization.load_pem_private_key(doc["key"].encode(), password=None)
         self._cert_der = bytes.fromhex(doc["cert"])
-        self.x5t = _b64url(hashlib.sha1(self._cert_der).digest())  # noqa: S324 - x5t is SHA-1 by spec
+        self.x5t = _b64url(hashlib.sha1(self._cert_der).digest())
         self.kid = self.x5t  # Entra uses the same value for kid and x5t
         self._public = self._key.public_key()
 

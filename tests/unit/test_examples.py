@@ -13,5 +13,7 @@ def test_sandbox_dir_config_equals_the_inline_one() -> None:
     inline = load_config(EXAMPLES / "sandbox.yaml").config
     folder = load_config(EXAMPLES / "sandbox-dir.yaml").config
     assert folder.home == inline.home
-    assert sorted(folder.customers, key=lambda c: c.name) == sorted(inline.customers, key=lambda c: c.name)
+    assert sorted(folder.customers, key=lambda c: c.name) == sorted(
+        inline.customers, key=lambda c: c.name
+    )
     assert folder.customers_dir == "sandbox-customers" and inline.customers_dir is None
