@@ -75,6 +75,8 @@ def test_msgraph_sdk_honours_retry_after(
             t["admin"]["client_secret"],
             authority=sb.info["authority"],
             disable_instance_discovery=True,
+            # aiohttp caches its default SSL context at import: name the CA explicitly
+            connection_verify=sb.info["ca_bundle"],
         )
         auth = AzureIdentityAuthenticationProvider(
             cred, scopes=["https://graph.microsoft.com/.default"], allowed_hosts=["127.0.0.1"]
