@@ -89,6 +89,7 @@ class Outcome:
     failures: list[TaskFailure] = field(default_factory=list)
     applied: list[Change] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
+    facts: Facts | None = None  # what the last observation learned (ids), for later steps
 
     @property
     def ok(self) -> bool:
@@ -131,7 +132,7 @@ async def plan(ctx: Context, tasks: list[Task]) -> Outcome:
         results = await asyncio.gather(*(_bounded(sem, _observe(ctx, t, failures)) for t in batch))
         for changes in results:
             p.extend(changes)
-    return Outcome(plan=p, failures=failures)
+    return Outcome(plan=p, failures=failures, facts=ctx.facts)
 
 
 async def _apply_task(ctx: Context, task: Task, out: Outcome) -> None:
@@ -190,5 +191,6 @@ async def apply(ctx: Context, tasks: list[Task]) -> Outcome:
     ctx.applying = False
     final = await plan(ctx, tasks)
     out.plan = final.plan
+    out.facts = final.facts
     out.failures.extend(f for f in final.failures if f not in out.failures)
     return out

@@ -264,8 +264,11 @@ def reconcile(
             else {**outcome.plan.to_json(), "applied": [c.to_json() for c in outcome.applied]}
         )
         errors += [f"{f.address}: {f.message}" for f in outcome.failures]
-    facts, problems = home_facts(loaded, cloud)
-    errors += problems
+    if owns_home and outcome.facts is not None:
+        facts = outcome.facts  # the home run just observed everything: no second look
+    else:
+        facts, problems = home_facts(loaded, cloud)
+        errors += problems
     chosen = [c for c in config.customers if in_shard(c.name, shard)]
     missing_apps = sorted({c.app for c in chosen} - set(facts.apps))
     rows: list[CustomerStatus] = []
