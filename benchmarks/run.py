@@ -132,7 +132,7 @@ def bench_sandbox_throughput(tmp: Path) -> dict[str, Any]:
 
 def _plan_requests(sb: Any, config: Path, cloud: Any) -> dict[str, Any]:
     from provisioning.config import load_config
-    from provisioning.runner import Options, home_apply, home_plan
+    from provisioning.core.runner import Options, home_apply, home_plan
 
     loaded = load_config(config)
     out = home_apply(loaded, cloud, Options())
@@ -153,7 +153,7 @@ def _plan_requests(sb: Any, config: Path, cloud: Any) -> dict[str, Any]:
 
 def bench_home_plan(tmp: Path) -> dict[str, Any]:
     """No-op plan: requests for 1 identity + 1 app, then per extra identity / attachment."""
-    from provisioning import clouds
+    from provisioning.core import clouds
     from provisioning.sandbox import Sandbox
 
     sub = "8f3c2a10-4d5e-4f60-9a7b-0c0270500a01"

@@ -31,7 +31,7 @@ CONCURRENCY = 8
 def _world(tmp: Path, n: int) -> tuple[Any, Path, Any, dict[str, str]]:
     from e2e_world import pipeline_identity
 
-    from provisioning import clouds
+    from provisioning.core import clouds
     from provisioning.sandbox import Sandbox
 
     tmp.mkdir(parents=True, exist_ok=True)

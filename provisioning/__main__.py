@@ -1,3 +1,3 @@
-from .cli import main
+from provisioning.cli import main
 
 main()

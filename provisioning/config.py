@@ -39,8 +39,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
-from provisioning import armid, clouds
-from provisioning.catalog import GraphAppRole, RoleDef, graph, role_definition_guid, roles
+from provisioning.core import armid, clouds
+from provisioning.core.catalog import GraphAppRole, RoleDef, graph, role_definition_guid, roles
 
 Severity = Literal["error", "warning"]
 Loc = tuple[str | int, ...]

@@ -24,9 +24,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import clouds
+from provisioning.core import clouds
+from provisioning.core.engine import Outcome
+
 from .config import Config, Customer, Loaded
-from .engine import Outcome
 
 REPORT_SCHEMA_VERSION = 1
 OFFBOARDED = ".offboarded"
@@ -247,7 +248,7 @@ def reconcile(
     prune: bool = False,
     progress: ProgressFn = lambda a, m: None,
 ) -> Report:
-    from .runner import Options, home_apply, home_facts, home_plan
+    from provisioning.core.runner import Options, home_apply, home_facts, home_plan
 
     config = loaded.config
     errors: list[str] = []
@@ -351,11 +352,12 @@ async def _managed(
     concurrency: int,
 ) -> None:
     """Customer-side tasks where the pipeline holds rights in the customer's tenant."""
-    from . import engine
-    from .clients import Clients, Http, TenantCredential, admin_credential
+    from provisioning.core import engine
+    from provisioning.core.clients import Clients, Http, TenantCredential, admin_credential
+    from provisioning.core.engine import Context
+
     from .customer import customer_tasks
     from .customer.spec import CustomerSpec
-    from .engine import Context
 
     http = Http(cloud)  # one pool and one TLS context for every tenant of the run
     base = admin_credential(cloud, config.home.tenant_id, http=http)

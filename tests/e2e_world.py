@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 from azure.identity import ClientSecretCredential
 
-from provisioning import clouds
 from provisioning.config import load_config
-from provisioning.runner import Options, home_apply, home_plan
+from provisioning.core import clouds
+from provisioning.core.runner import Options, home_apply, home_plan
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ class Raw:
 
 def customer_sent_values(info: dict[str, Any]) -> dict[str, str]:
     """What Litware's admin sends the provider: DCE endpoint and DCR immutableId."""
-    from provisioning.demo import customer_sent_values as values
+    from provisioning.cli.demo import customer_sent_values as values
 
     return values(info)
 

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from ..clouds import Cloud, resolve
+from provisioning.core.clouds import Cloud, resolve
 
 REFRESH_MARGIN_S = 300  # take a new MI token this long before the cached one expires
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -51,7 +51,7 @@ def _cloud(cloud: Cloud | str | None) -> Cloud:
 
 
 def _assertion_kwargs(cloud: Cloud) -> dict[str, Any]:
-    from ..clients import credential_kwargs
+    from provisioning.core.clients import credential_kwargs
 
     return credential_kwargs(cloud)
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..clouds import Cloud
+from provisioning.core.clouds import Cloud
 
 EXCHANGE_APP_IDS = frozenset({"fb60f99c-7a34-4190-8149-302f77469936"})
 """appId of Entra's token-exchange app: an MI token for ``api://AzureADTokenExchange``

@@ -39,8 +39,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from .. import armid
-from ..clouds import Cloud
+from provisioning.core import armid
+from provisioning.core.clouds import Cloud
+
 from ..config import App, Config, Customer, Identity, Loaded
 from . import claims as claims_mod
 from .diagnose import (

@@ -3,7 +3,8 @@ from a kit: the app's service principal (consent), Graph app-role grants, RBAC."
 
 from __future__ import annotations
 
-from ..engine import Task
+from provisioning.core.engine import Task
+
 from .spec import CustomerSpec
 
 

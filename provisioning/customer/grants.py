@@ -7,11 +7,12 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from ..catalog import GRAPH_APP_ID
-from ..engine import UNKNOWN, Context, Task
-from ..errors import TaskError, message_of, status_of
-from ..home.graphutil import sp_by_app_id
-from ..plan import Action, Change, FieldChange
+from provisioning.core.catalog import GRAPH_APP_ID
+from provisioning.core.engine import UNKNOWN, Context, Task
+from provisioning.core.errors import TaskError, message_of, status_of
+from provisioning.core.graph import sp_by_app_id
+from provisioning.core.plan import Action, Change, FieldChange
+
 from .service_principal import principal_id
 from .spec import CustomerSpec, GraphRole
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .. import armid
-from ..engine import UNKNOWN, Context, Task
-from ..errors import TaskError, code_of, is_not_found, status_of
-from ..plan import Action, Change, FieldChange
+from provisioning.core import armid
+from provisioning.core.engine import UNKNOWN, Context, Task
+from provisioning.core.errors import TaskError, code_of, is_not_found, status_of
+from provisioning.core.plan import Action, Change, FieldChange
+
 from .service_principal import principal_id
 from .spec import CustomerSpec, RoleGrant
 

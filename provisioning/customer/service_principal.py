@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..engine import Context, Task
-from ..errors import TaskError, code_of, is_not_found, message_of, status_of
-from ..home.graphutil import prefer_create_if_missing, sp_by_app_id
-from ..plan import Action, Change, FieldChange
+from provisioning.core.engine import Context, Task
+from provisioning.core.errors import TaskError, code_of, is_not_found, message_of, status_of
+from provisioning.core.graph import prefer_create_if_missing, sp_by_app_id
+from provisioning.core.plan import Action, Change, FieldChange
+
 from .spec import CustomerSpec
 
 

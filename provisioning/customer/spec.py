@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import armid
+from provisioning.core import armid
 
 
 @dataclass(frozen=True)

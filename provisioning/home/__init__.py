@@ -3,8 +3,9 @@ their federated credentials, and (optionally) the apps' home service principals.
 
 from __future__ import annotations
 
+from provisioning.core.engine import Task
+
 from ..config import Config
-from ..engine import Task
 
 
 def home_tasks(config: Config) -> list[Task]:

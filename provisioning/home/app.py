@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..catalog import GRAPH_APP_ID
-from ..config import App
-from ..engine import Context, Task
-from ..errors import TaskError, is_not_found, status_of
-from ..plan import Action, Change, FieldChange
-from .graphutil import (
+from provisioning.core.catalog import GRAPH_APP_ID
+from provisioning.core.engine import Context, Task
+from provisioning.core.errors import TaskError, is_not_found, status_of
+from provisioning.core.graph import (
     app_by_app_id,
     app_by_unique_name,
     graph_permission_hint,
     prefer_create_if_missing,
 )
+from provisioning.core.plan import Action, Change, FieldChange
+
+from ..config import App
 
 MULTI_TENANT = "AzureADMultipleOrgs"
 MANAGED_TAG = "xtenant:managed"

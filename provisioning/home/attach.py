@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from .. import armid
+from provisioning.core import armid
+from provisioning.core.engine import Context, Task
+from provisioning.core.errors import TaskError, code_of, is_not_found, status_of
+from provisioning.core.plan import Action, Change, FieldChange
+
 from ..config import Identity
-from ..engine import Context, Task
-from ..errors import TaskError, code_of, is_not_found, status_of
-from ..plan import Action, Change, FieldChange
 from .hosts import HostIdentity, adapter_for, merged_identity
 from .identity import identity_id
 

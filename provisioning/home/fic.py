@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from provisioning.core.engine import UNKNOWN, Context, Task
+from provisioning.core.errors import TaskError, status_of
+from provisioning.core.graph import graph_permission_hint
+from provisioning.core.plan import Action, Change, FieldChange
+
 from ..config import App
-from ..engine import UNKNOWN, Context, Task
-from ..errors import TaskError, status_of
-from ..plan import Action, Change, FieldChange
-from .graphutil import graph_permission_hint
 
 MAX_FICS = 20  # Entra's limit per application
 PREFIX = "mi-"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import armid
-from ..engine import Context
+from provisioning.core import armid
+from provisioning.core.engine import Context
 
 AUTOMATION_API = "2023-11-01"
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioning.core.engine import Context, Task
+from provisioning.core.errors import TaskError, code_of, is_not_found, status_of
+from provisioning.core.plan import Action, Change, FieldChange
+
 from ..config import Identity
-from ..engine import Context, Task
-from ..errors import TaskError, code_of, is_not_found, status_of
-from ..plan import Action, Change, FieldChange
 
 MANAGED_TAG = ("managed-by", "xtenant")
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from functools import partial
 
+from provisioning.core.engine import Context, Task
+from provisioning.core.plan import Action, Change, FieldChange
+
 from ..config import App
-from ..engine import Context, Task
-from ..plan import Action, Change, FieldChange
 from .fic import Fic, FicsTask
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioning.core.engine import UNKNOWN, Context, Task
+from provisioning.core.errors import TaskError, is_not_found, status_of
+from provisioning.core.graph import graph_permission_hint, prefer_create_if_missing, sp_by_app_id
+from provisioning.core.plan import Action, Change, FieldChange
+
 from ..config import App
-from ..engine import UNKNOWN, Context, Task
-from ..errors import TaskError, is_not_found, status_of
-from ..plan import Action, Change, FieldChange
-from .graphutil import graph_permission_hint, prefer_create_if_missing, sp_by_app_id
 
 
 class HomeServicePrincipalTask(Task):

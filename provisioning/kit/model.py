@@ -21,9 +21,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from provisioning import armid
-from provisioning.catalog import ROLE_DEFINITION_TYPE
-from provisioning.clouds import Cloud
 from provisioning.config import (
     App,
     ArmScope,
@@ -43,6 +40,9 @@ from provisioning.config import (
     _format_path,
     _show,
 )
+from provisioning.core import armid
+from provisioning.core.catalog import ROLE_DEFINITION_TYPE
+from provisioning.core.clouds import Cloud
 
 KIT_SCHEMA_VERSION: Literal[1] = 1
 """Version of ``kit.json``'s shape.  Bump it (and teach ``load_kit`` the old one) on any

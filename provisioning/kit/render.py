@@ -38,10 +38,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from provisioning import armid
-from provisioning.catalog import GRAPH_APP_ID
-from provisioning.clouds import Cloud
 from provisioning.config import Config
+from provisioning.core import armid
+from provisioning.core.catalog import GRAPH_APP_ID
+from provisioning.core.clouds import Cloud
 
 from .model import KIT_SCHEMA_VERSION, Kit, Workload, build_kit
 

@@ -19,8 +19,14 @@ import pytest
 from azcli_env import Rest, run_kit_script
 from e2e_world import Home
 
+from provisioning.core.runner import (
+    Options,
+    customer_apply,
+    customer_plan,
+    home_facts,
+    load_kit_spec,
+)
 from provisioning.kit.render import render_all
-from provisioning.runner import Options, customer_apply, customer_plan, home_facts, load_kit_spec
 
 pytestmark = [pytest.mark.azcli, pytest.mark.e2e]
 

@@ -13,9 +13,9 @@ from bicep_parse import BicepFile, Resource, interpolations, parse_bicep, string
 from bicep_reference import arm_type, check_body, graph_type, reference_dir
 from tree_sitter import Node
 
-from provisioning import bicep_params
-from provisioning.clouds import PUBLIC, USGOV, load_cloud_file
 from provisioning.config import Config, load_config
+from provisioning.core.clouds import PUBLIC, USGOV, load_cloud_file
+from provisioning.home import bicep_params
 
 REPO = Path(__file__).resolve().parents[2]
 BICEP = REPO / "bicep"
@@ -197,7 +197,7 @@ def test_the_app_is_multi_tenant_with_unique_name_redirects_permissions_and_tag(
 
 
 def test_constants_are_the_engines(home: BicepFile) -> None:
-    from provisioning.catalog import GRAPH_APP_ID
+    from provisioning.core.catalog import GRAPH_APP_ID
     from provisioning.home import app as engine_app
     from provisioning.home import fic as engine_fic
     from provisioning.home import identity as engine_identity

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from e2e_world import Home, Raw
 
-from provisioning.runner import home_facts
+from provisioning.core.runner import home_facts
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

@@ -9,10 +9,10 @@ import pytest
 from e2e_world import Home, Raw
 
 from provisioning.chain import CrossTenantCredential, ManagedIdentityAssertion
+from provisioning.core.plan import Action
+from provisioning.core.runner import Options, customer_apply, customer_plan
 from provisioning.customer.spec import CustomerSpec
 from provisioning.kit.model import build_kit
-from provisioning.plan import Action
-from provisioning.runner import Options, customer_apply, customer_plan
 
 pytestmark = pytest.mark.e2e
 

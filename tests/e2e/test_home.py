@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from e2e_world import Home
 
-from provisioning.plan import Action
+from provisioning.core.plan import Action
 
 pytestmark = pytest.mark.e2e
 
@@ -256,7 +256,7 @@ def test_chain_works_afterwards_from_the_vm(home: Home, monkeypatch: pytest.Monk
 def test_revoke_removes_every_credential_and_the_chain_stops(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from provisioning.runner import revoke_apply, revoke_plan
+    from provisioning.core.runner import revoke_apply, revoke_plan
 
     assert home.apply().ok
     planned = revoke_plan(home.loaded(), home.cloud, "logs")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from e2e_world import REPO, Raw, pipeline_identity
 
-from provisioning import clouds
 from provisioning.config import load_config
+from provisioning.core import clouds
 from provisioning.reconcile import Report, in_shard, merge, reconcile
 
 pytestmark = pytest.mark.e2e
@@ -154,8 +154,8 @@ def test_status_live_takes_consent_and_grants_from_verify(
     from e2e_world import Home
 
     from provisioning.chain.verify import verify
-    from provisioning.runner import Options, customer_apply
-    from provisioning.status import fold_verify
+    from provisioning.cli.report import fold_verify
+    from provisioning.core.runner import Options, customer_apply
 
     home = Home(fresh_sandbox, tmp_path, monkeypatch)
     assert home.apply().ok
@@ -163,7 +163,7 @@ def test_status_live_takes_consent_and_grants_from_verify(
     loaded = home.loaded()
     first = reconcile(loaded, home.cloud, kits=kits, plan_only=False)
     assert first.ok
-    from provisioning.runner import load_kit_spec
+    from provisioning.core.runner import load_kit_spec
 
     _, spec = load_kit_spec(kits / "litware" / "kit.json")
     for k, v in fresh_sandbox.env(admin="litware").items():

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from e2e_world import Home, Raw
 
-from provisioning.catalog import graph, roles
 from provisioning.chain.verify import Row, VerifyReport, render_table, verify
+from provisioning.core.catalog import graph, roles
+from provisioning.core.runner import customer_apply
 from provisioning.customer.spec import CustomerSpec, GraphRole, RoleGrant
-from provisioning.runner import customer_apply
 
 pytestmark = pytest.mark.e2e
 

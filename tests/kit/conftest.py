@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from provisioning import clouds
 from provisioning.config import Config, load_config
+from provisioning.core import clouds
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX_YAML = REPO / "examples" / "sandbox.yaml"

@@ -62,7 +62,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory, demo_config) -> Path:  # t
         },
     )
     config = Config.model_validate(data)
-    from provisioning import clouds
+    from provisioning.core import clouds
 
     kit = build_kit(
         config, clouds.PUBLIC, "litware", app_id=APP_IDS["logs"], home_identities=IDENTITIES

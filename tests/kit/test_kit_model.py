@@ -12,7 +12,7 @@ import pytest
 from conftest import APP_IDS, IDENTITIES
 from kit_helpers import UPDATE_GOLDEN
 
-from provisioning import clouds
+from provisioning.core import clouds
 from provisioning.kit import (
     ASSIGNMENT_NAMESPACE,
     KIT_SCHEMA_VERSION,

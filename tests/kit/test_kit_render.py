@@ -430,7 +430,7 @@ def test_kit_page_content(rendered: Path) -> None:
 
 def test_a_custom_cloud(tmp_path: Path, demo_config) -> None:  # type: ignore[no-untyped-def]
     """A private or emulated cloud (the sandbox writes one): endpoints from the profile."""
-    from provisioning.clouds import Cloud
+    from provisioning.core.clouds import Cloud
 
     cloud = Cloud(
         name="sandbox",
@@ -461,7 +461,7 @@ def test_a_customer_named_landing_is_refused(tmp_path: Path, demo_config, public
 
 
 def test_usgov_kit_warns_that_vector_cannot_exchange_there(tmp_path: Path, demo_config) -> None:  # type: ignore[no-untyped-def]
-    from provisioning import clouds
+    from provisioning.core import clouds
 
     kit = build_kit(
         demo_config, clouds.USGOV, "litware", app_id=APP_IDS["logs"], home_identities=IDENTITIES

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning import armid
-from provisioning.armid import HOST_KINDS, ResourceId, host_kind, parse
+from provisioning.core import armid
+from provisioning.core.armid import HOST_KINDS, ResourceId, host_kind, parse
 
 SUB = "8f3c2a10-4d5e-4f60-9a7b-0c0270500a01"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-vm"

@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from provisioning.catalog import (
+from provisioning.core.catalog import (
     GRAPH_APP_ID,
     PRIVILEGED_ROLE_NAMES,
     GraphAppRole,
@@ -28,7 +28,7 @@ def test_data_files_are_the_published_ones() -> None:
         "graph_app_roles.json": "c9f3f7d22b76f850e70e06832ac4c87af0a4017e729692b817275524c036958c",
     }
     for name, digest in expected.items():
-        data = resources.files("provisioning.catalog").joinpath(name).read_bytes()
+        data = resources.files("provisioning.core.catalog").joinpath(name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == digest
 
 

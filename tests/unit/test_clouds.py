@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from provisioning import clouds
+from provisioning.core import clouds
 
 
 def test_builtin_profiles_have_their_exchange_audience() -> None:

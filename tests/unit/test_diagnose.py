@@ -11,7 +11,6 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CredentialUnavailableError
 
-from provisioning import clouds
 from provisioning.chain.diagnose import (
     RULES,
     Context,
@@ -20,6 +19,7 @@ from provisioning.chain.diagnose import (
     diagnose,
     parse_error,
 )
+from provisioning.core import clouds
 
 HOME = "8f3c2a10-4d5e-4f60-9a7b-0c0270500001"
 LITWARE = "5b1d7e20-6c3f-4a81-8b92-117a3e000002"

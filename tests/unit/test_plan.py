@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from provisioning.plan import Action, Change, FieldChange, Plan, diff, render_markdown, render_text
+from provisioning.core.plan import (
+    Action,
+    Change,
+    FieldChange,
+    Plan,
+    diff,
+    render_markdown,
+    render_text,
+)
 
 
 def _plan() -> Plan:

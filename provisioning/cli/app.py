@@ -15,8 +15,8 @@ from typing import Annotated, Any, NoReturn, cast
 
 import typer
 
-from . import exitcodes
-from .output import Printer
+from provisioning.cli import exitcodes
+from provisioning.cli.output import Printer
 
 app = typer.Typer(
     name="xtenant",
@@ -91,7 +91,7 @@ def validate(
     output: OutputOpt = Fmt.table,
 ) -> None:
     """Check the configuration: schema, cross-references and least-privilege lint. No network."""
-    from .config import ConfigError, load_config
+    from provisioning.config import ConfigError, load_config
 
     printer = Printer()
     try:
@@ -137,7 +137,7 @@ def _count(issues: list, severity: str) -> str:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the configuration file (for editors and CI checks)."""
-    from .config import json_schema
+    from provisioning.config import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
@@ -148,7 +148,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter configuration."""
-    from .config import starter_yaml
+    from provisioning.config import starter_yaml
 
     printer = Printer()
     if config.exists() and not force:
@@ -180,9 +180,9 @@ PruneOpt = Annotated[
 
 def _load(printer: Printer, config: Path) -> tuple:
     """Config + cloud, or exit 1 with every problem listed (no request is sent)."""
-    from .clouds import CloudError
-    from .config import ConfigError, load_config
-    from .runner import resolve_cloud
+    from provisioning.config import ConfigError, load_config
+    from provisioning.core.clouds import CloudError
+    from provisioning.core.runner import resolve_cloud
 
     try:
         loaded = load_config(config)
@@ -218,7 +218,7 @@ def _report_failures(printer: Printer, outcome) -> None:
 
 
 def _show_plan(printer: Printer, outcome, output: PlanFmt, title: str = "xtenant plan") -> None:
-    from .plan import render_markdown, render_text
+    from provisioning.core.plan import render_markdown, render_text
 
     if output is PlanFmt.json:
         data = outcome.plan.to_json()
@@ -242,7 +242,7 @@ def _plan_exit(outcome, detailed_exitcode: bool) -> None:
 
 def _apply_flow(printer: Printer, plan_fn, apply_fn, *, yes: bool, output: Fmt) -> None:
     """Plan, show, confirm (unless --yes), apply, then report what was verified."""
-    from .plan import render_text
+    from provisioning.core.plan import render_text
 
     planned = plan_fn()
     printer.clear_progress()
@@ -310,7 +310,7 @@ def plan(
     prune: PruneOpt = False,
 ) -> None:
     """Show what apply would change. Reads only; never writes."""
-    from .runner import Options, home_plan
+    from provisioning.core.runner import Options, home_plan
 
     printer = Printer()
     _home_only(printer, customer)
@@ -330,7 +330,7 @@ def apply(
     output: OutputOpt = Fmt.table,
 ) -> None:
     """Make Azure and Entra match the configuration, then confirm by observing again."""
-    from .runner import Options, home_apply, home_plan
+    from provisioning.core.runner import Options, home_apply, home_plan
 
     printer = Printer()
     _home_only(printer, customer)
@@ -355,8 +355,8 @@ KitOpt = Annotated[Path, typer.Option("--kit", help="The kit.json the provider s
 
 
 def _load_kit(printer: Printer, kit: Path):
-    from .clouds import CloudError
-    from .runner import kit_cloud, load_kit_spec
+    from provisioning.core.clouds import CloudError
+    from provisioning.core.runner import kit_cloud, load_kit_spec
 
     try:
         data, spec = load_kit_spec(kit)
@@ -374,8 +374,8 @@ def customer_plan(
     detailed_exitcode: DetailedOpt = False,
 ) -> None:
     """Show exactly what would be granted in your tenant. Reads only."""
-    from .runner import Options
-    from .runner import customer_plan as run
+    from provisioning.core.runner import Options
+    from provisioning.core.runner import customer_plan as run
 
     printer = Printer()
     spec, cloud = _load_kit(printer, kit)
@@ -386,9 +386,9 @@ def customer_plan(
 
 
 def _customer_flow(kit: Path, *, yes: bool, output: Fmt, remove: bool) -> None:
-    from .runner import Options
-    from .runner import customer_apply as run_apply
-    from .runner import customer_plan as run_plan
+    from provisioning.core.runner import Options
+    from provisioning.core.runner import customer_apply as run_apply
+    from provisioning.core.runner import customer_plan as run_plan
 
     printer = Printer()
     spec, cloud = _load_kit(printer, kit)
@@ -422,7 +422,7 @@ KitsOpt = Annotated[
 
 
 def _report_out(printer: Printer, report: Any, output: PlanFmt, report_path: Path | None) -> None:
-    from .status import render_markdown, render_table
+    from provisioning.cli.report import render_markdown, render_table
 
     if report_path is not None:
         report_path.write_text(json.dumps(report.to_json(), indent=2, sort_keys=False) + "\n")
@@ -454,8 +454,8 @@ def reconcile(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
 ) -> None:
     """Home apply + kits re-rendered where changed + managed customers + status, for CI."""
-    from .reconcile import parse_shard
-    from .reconcile import reconcile as run
+    from provisioning.reconcile import parse_shard
+    from provisioning.reconcile import reconcile as run
 
     printer = Printer()
     loaded, cloud = _load(printer, config)
@@ -507,9 +507,9 @@ def status(
     ] = False,
 ) -> None:
     """One row per customer: kit, consent, roles, and what to do next. Reads only."""
-    from .reconcile import Report
-    from .reconcile import merge as join
-    from .reconcile import reconcile as run
+    from provisioning.reconcile import Report
+    from provisioning.reconcile import merge as join
+    from provisioning.reconcile import reconcile as run
 
     printer = Printer()
     if merge or reports:
@@ -525,8 +525,8 @@ def status(
         if live:
             import datetime as dt
 
-            from .chain.verify import verify as run_verify
-            from .status import fold_verify
+            from provisioning.chain.verify import verify as run_verify
+            from provisioning.cli.report import fold_verify
 
             checked = run_verify(
                 loaded, cloud, probe=True, app_ids=kit_app_ids(kits) or None, kit_dir=str(kits)
@@ -548,8 +548,8 @@ def revoke(
     output: OutputOpt = Fmt.table,
 ) -> None:
     """Emergency stop: delete the app's federated credentials, so no customer token can be minted."""
-    from .config import UnknownNameError
-    from .runner import Options, revoke_apply, revoke_plan
+    from provisioning.config import UnknownNameError
+    from provisioning.core.runner import Options, revoke_apply, revoke_plan
 
     printer = Printer()
     loaded, cloud = _load(printer, config)
@@ -627,13 +627,13 @@ def verify(
     ] = False,
 ) -> None:
     """Prove the chain from this host, hop by hop, and say why any hop fails. Exit 3 if one does."""
-    from .chain.verify import render_table
-    from .chain.verify import verify as run
+    from provisioning.chain.verify import render_table
+    from provisioning.chain.verify import verify as run
 
     printer = Printer()
     loaded, cloud = _load(printer, config)
     if as_host:
-        from .sandbox.envvars import env_vars
+        from provisioning.sandbox.envvars import env_vars
 
         info = _sandbox_info(printer, state)
         if as_host not in info["hosts"]:
@@ -647,7 +647,7 @@ def verify(
         ids[key] = value
     credential = None
     if read_home:
-        from .clients import admin_credential
+        from provisioning.core.clients import admin_credential
 
         credential = admin_credential(cloud, loaded.config.home.tenant_id)
     report = run(
@@ -686,8 +686,8 @@ def kit(
 
     Reads the home app ids and identity ids from Azure; nothing is written there.
     """
-    from .kit.render import render_all
-    from .runner import home_facts
+    from provisioning.core.runner import home_facts
+    from provisioning.kit.render import render_all
 
     printer = Printer()
     loaded, cloud = _load(printer, config)
@@ -732,7 +732,7 @@ def bicep_params(
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Render bicep/home.bicep's parameter file from the configuration."""
-    from .bicep_params import home_parameter_warnings, render_home_parameters
+    from provisioning.home.bicep_params import home_parameter_warnings, render_home_parameters
 
     printer = Printer()
     loaded, cloud = _load(printer, config)
@@ -767,7 +767,7 @@ def ci_init(
 ) -> None:
     """Write a secret-less pipeline (plan on PR, apply on main, nightly status) and print
     the exact rights its identities need."""
-    from .ci import (
+    from provisioning.ci.workflows import (
         CI_KINDS,
         OUTPUTS,
         config_path_for,
@@ -823,7 +823,7 @@ def sandbox_up(
     """Run the sandbox in the foreground; writes STATE/sandbox.json once listening."""
     if seed not in ("demo", "empty"):
         _fail(Printer(), f"--seed: expected demo or empty, got {seed!r}")
-    from .sandbox.__main__ import main as sandbox_main
+    from provisioning.sandbox.__main__ import main as sandbox_main
 
     args = ["up", "--state", str(state), "--seed", seed, "--port", str(port)]
     raise typer.Exit(sandbox_main([*args, "--reset"] if reset else args))
@@ -857,7 +857,7 @@ def sandbox_env(
     """Shell exports that point Azure clients (and xtenant) at the sandbox."""
     import shlex
 
-    from .sandbox.envvars import env_vars
+    from provisioning.sandbox.envvars import env_vars
 
     printer = Printer()
     info = _sandbox_info(printer, state)
@@ -882,7 +882,7 @@ def demo(
     config: ConfigOpt = Path("examples/sandbox-dir.yaml"),
 ) -> None:
     """Start a sandbox, validate the demo configuration, and show what the chain will use."""
-    from .demo import run_demo
+    from provisioning.cli.demo import run_demo
 
     raise typer.Exit(run_demo(Printer(), state=state, config=config, cloud=STATE.cloud))
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from .plan import Action, Change, FieldChange, Plan, diff_line, render_text
-from .reconcile import CustomerStatus, Report
+from provisioning.core.plan import Action, Change, FieldChange, Plan, diff_line, render_text
+from provisioning.reconcile import CustomerStatus, Report
 
 if TYPE_CHECKING:
-    from .chain.verify import Row, VerifyReport
+    from provisioning.chain.verify import Row, VerifyReport
 
 COLUMNS = ("customer", "tenant", "side", "kit", "consent", "roles", "next")
 

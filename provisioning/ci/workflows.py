@@ -39,9 +39,9 @@ from typing import Any, Literal
 
 import jinja2
 
-from provisioning import armid, clouds
-from provisioning.catalog import GRAPH_APP_ID, graph, roles
 from provisioning.config import Config
+from provisioning.core import armid, clouds
+from provisioning.core.catalog import GRAPH_APP_ID, graph, roles
 
 CiKind = Literal["github", "azure-devops"]
 CI_KINDS: tuple[str, ...] = ("github", "azure-devops")

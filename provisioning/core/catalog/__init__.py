@@ -19,7 +19,7 @@ from functools import cached_property
 from importlib import resources
 from typing import Any
 
-from provisioning import armid
+from provisioning.core import armid
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 """Microsoft Graph's appId: the same in every tenant."""

@@ -16,8 +16,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from . import exitcodes
-from .output import Printer
+from provisioning.cli import exitcodes
+from provisioning.cli.output import Printer
 
 ADMIN_VARS = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID")
 
@@ -117,7 +117,7 @@ def customer_sent_values(info: dict[str, Any]) -> dict[str, str]:
 
 
 def run_demo(printer: Printer, *, state: Path, config: Path, cloud: str | None) -> int:
-    from .sandbox import Sandbox
+    from provisioning.sandbox import Sandbox
 
     started = time.monotonic()
     printer.line(f"== 1. a local Azure: the sandbox (state in {state}, fresh from the demo seed)")
@@ -130,15 +130,10 @@ def run_demo(printer: Printer, *, state: Path, config: Path, cloud: str | None) 
 
 
 def _chain(printer: Printer, sb: Any, config: Path) -> int:
-    from . import clouds
-    from .config import ConfigError, load_config
-    from .plan import render_text
-    from .runner import (
-        Options,
-        home_apply,
-        home_facts,
-        home_plan,
-    )
+    from provisioning.config import ConfigError, load_config
+    from provisioning.core import clouds
+    from provisioning.core.plan import render_text
+    from provisioning.core.runner import Options, home_apply, home_facts, home_plan
 
     info = sb.info
     for name, t in info["tenants"].items():
@@ -176,7 +171,7 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         if problems:
             printer.error("; ".join(problems))
             return exitcodes.ERROR
-        from .kit.render import render_all
+        from provisioning.kit.render import render_all
 
         kits = Path(sb.info["ca_bundle"]).parent.parent / "kits"
         render_all(
@@ -225,7 +220,7 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
     with environment(sb.env(host="aa-runbooks"), drop=ADMIN_VARS):
         _read_sites(printer, cloud, fspec, facts.identities["umi-runbooks"]["client_id"])
     printer.line("\n== 7. `xtenant verify --probe`, on each host, for its customers")
-    from .chain.verify import render_table, verify
+    from provisioning.chain.verify import render_table, verify
 
     ok = True
     reports = []
@@ -253,9 +248,9 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
     )
     import datetime as dt
 
-    from .reconcile import reconcile
-    from .status import fold_verify
-    from .status import render_table as status_table
+    from provisioning.cli.report import fold_verify
+    from provisioning.cli.report import render_table as status_table
+    from provisioning.reconcile import reconcile
 
     with environment(sb.env(admin="contoso")):
         status = reconcile(loaded, cloud, kits=kits, plan_only=False)
@@ -275,7 +270,7 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
 def _customer_apply(printer: Printer, kit: Path, cloud: Any) -> Any:
     """What a customer admin's `xtenant customer apply --kit kit.json` does; the spec, or
     None after printing the failures."""
-    from .runner import Options, customer_apply, load_kit_spec
+    from provisioning.core.runner import Options, customer_apply, load_kit_spec
 
     _, spec = load_kit_spec(kit)
     res = customer_apply(spec, cloud, Options())
@@ -291,8 +286,8 @@ def _ship_logs(
 ) -> None:
     from azure.monitor.ingestion import LogsIngestionClient
 
-    from .chain import CrossTenantCredential
-    from .chain.claims import summary
+    from provisioning.chain import CrossTenantCredential
+    from provisioning.chain.claims import summary
 
     cred = CrossTenantCredential(spec.app_id, spec.tenant, cloud=cloud, managed_identity=client_id)
     mi = cred.assertion()
@@ -319,7 +314,7 @@ def _ship_logs(
 def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str) -> None:
     import httpx
 
-    from .chain import CrossTenantCredential
+    from provisioning.chain import CrossTenantCredential
 
     cred = CrossTenantCredential(spec.app_id, spec.tenant, cloud=cloud, managed_identity=client_id)
     token = cred.get_token(cloud.graph_scope).token

@@ -20,9 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from provisioning import armid
-from provisioning.clouds import Cloud
 from provisioning.config import App, Config, Identity
+from provisioning.core import armid
+from provisioning.core.clouds import Cloud
 
 PARAMETERS_SCHEMA = (
     "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
@@ -34,7 +34,7 @@ HOME_TEMPLATE = "home.bicep"
 def bicep_dir() -> Path:
     """Where the Bicep modules are: ``bicep/`` in a checkout, ``provisioning/bicep/`` in the
     wheel (hatchling force-include)."""
-    checkout = Path(__file__).resolve().parent.parent / "bicep"
+    checkout = Path(__file__).resolve().parents[2] / "bicep"
     if (checkout / HOME_TEMPLATE).is_file():
         return checkout
     return Path(str(resources.files("provisioning") / "bicep"))

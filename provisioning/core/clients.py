@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from .clouds import Cloud
+from provisioning.core.clouds import Cloud
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential

@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .clients import Clients
-from .clouds import Cloud
-from .config import Config
-from .errors import TaskError, is_transport_error
-from .plan import Action, Change, Plan
+from provisioning.config import Config
+from provisioning.core.clients import Clients
+from provisioning.core.clouds import Cloud
+from provisioning.core.errors import TaskError, is_transport_error
+from provisioning.core.plan import Action, Change, Plan
 
 log = logging.getLogger("xtenant")
 
@@ -115,7 +115,7 @@ async def _observe(ctx: Context, task: Task, failures: list[TaskFailure]) -> lis
 
 
 def _describe(e: BaseException) -> str:
-    from .errors import code_of, message_of, status_of
+    from provisioning.core.errors import code_of, message_of, status_of
 
     status, code = status_of(e), code_of(e)
     head = " ".join(str(x) for x in (status, code) if x)

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import clouds
-from .config import Loaded, load_config
-from .customer.spec import CustomerSpec
-from .engine import Context, Facts, Outcome
+from provisioning.config import Loaded, load_config
+from provisioning.core import clouds
+from provisioning.core.engine import Context, Facts, Outcome
+from provisioning.customer.spec import CustomerSpec
 
 
 @dataclass
@@ -31,10 +31,10 @@ def resolve_cloud(loaded: Loaded, override: str | None) -> clouds.Cloud:
 async def _run(
     loaded: Loaded, cloud: clouds.Cloud, opts: Options, *, write: bool, revoke: str | None = None
 ) -> Outcome:
-    from . import engine
-    from .clients import Clients
-    from .home import home_tasks
-    from .home.revoke import revoke_tasks
+    from provisioning.core import engine
+    from provisioning.core.clients import Clients
+    from provisioning.home import home_tasks
+    from provisioning.home.revoke import revoke_tasks
 
     config = loaded.config
     clients = Clients.for_admin(cloud, config.home.tenant_id)
@@ -62,9 +62,9 @@ def home_apply(loaded: Loaded, cloud: clouds.Cloud, opts: Options | None = None)
 
 
 async def _facts(loaded: Loaded, cloud: clouds.Cloud) -> tuple[Facts, list[str]]:
-    from . import engine
-    from .clients import Clients
-    from .home import home_tasks
+    from provisioning.core import engine
+    from provisioning.core.clients import Clients
+    from provisioning.home import home_tasks
 
     clients = Clients.for_admin(cloud, loaded.config.home.tenant_id)
     try:
@@ -101,7 +101,7 @@ def load(path: Path) -> Loaded:
 
 
 def load_kit_spec(path: Path) -> tuple[dict, CustomerSpec]:
-    from .kit.model import load_kit
+    from provisioning.kit.model import load_kit
 
     kit = load_kit(path)
     data = kit.to_json()
@@ -117,9 +117,9 @@ def kit_cloud(kit: dict, override: str | None) -> clouds.Cloud:
 async def _run_customer(
     spec: CustomerSpec, cloud: clouds.Cloud, opts: Options, *, write: bool, remove: bool
 ) -> Outcome:
-    from . import engine
-    from .clients import Clients
-    from .customer import customer_tasks
+    from provisioning.core import engine
+    from provisioning.core.clients import Clients
+    from provisioning.customer import customer_tasks
 
     clients = Clients.for_admin(cloud, spec.tenant)
     try:
