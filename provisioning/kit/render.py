@@ -254,6 +254,11 @@ def _context(kit: Kit) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------------------
+# Writing the kit
+# --------------------------------------------------------------------------------------
+
+
 def render_kit(kit: Kit, out_dir: Path, *, workload: Mapping[str, Any] | None = None) -> list[Path]:
     """Write the customer's folder (``index.html``, ``README.md``, the scripts, the Bicep,
     ``kit.json``) into ``out_dir``, plus the home-side snippets under ``out_dir/home/``
