@@ -248,9 +248,9 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
     )
     import datetime as dt
 
-    from provisioning.cli.report import fold_verify
     from provisioning.cli.report import render_table as status_table
     from provisioning.reconcile import reconcile
+    from provisioning.status import fold_verify
 
     with environment(sb.env(admin="contoso")):
         status = reconcile(loaded, cloud, kits=kits, plan_only=False)
