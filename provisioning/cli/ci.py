@@ -7,7 +7,7 @@ from typing import Annotated, Any, cast
 
 import typer
 
-from provisioning.cli.common import ConfigOpt, Fmt, OutputOpt, fail, load
+from provisioning.cli.common import Command, ConfigOpt, Fmt, OutputOpt, fail, load
 from provisioning.cli.output import Printer
 
 app = typer.Typer()
@@ -15,7 +15,7 @@ ci_app = typer.Typer(help="CI pipelines for the declared customer list.", no_arg
 app.add_typer(ci_app, name="ci")
 
 
-@ci_app.command("init")
+@ci_app.command("init", cls=Command)
 def ci_init(
     kind: Annotated[
         str, typer.Argument(metavar="KIND", help="github or azure-devops", show_default=False)

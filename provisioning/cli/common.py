@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperCommand
 
 from provisioning.cli import exitcodes
 from provisioning.cli.output import Printer
@@ -88,6 +89,37 @@ KitsOpt = Annotated[
     typer.Option("--kits", metavar="DIR", help="Kits folder (the record of who is onboarded)."),
 ]
 StateOpt = Annotated[Path, typer.Option("--state", metavar="DIR", help="Sandbox state directory.")]
+
+
+class Command(TyperCommand):
+    """A command whose arguments show as their metavar (``KIND``, ``[REPORT]...``), the way
+    git and az write them, instead of typer's ``{kind}`` and ``<str>``."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        args = [p.metavar or p.name or "" for p in self.get_params(ctx) if _is_argument(p)]
+        return [self.options_metavar or "", *args]
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        args = [
+            (p.metavar or p.name or "", getattr(p, "help", "") or "")
+            for p in self.get_params(ctx)
+            if _is_argument(p)
+        ]
+        opts = [
+            rv
+            for p in self.get_params(ctx)
+            if not _is_argument(p) and (rv := p.get_help_record(ctx)) is not None
+        ]
+        if args:
+            with formatter.section("Arguments"):
+                formatter.write_dl(args)
+        if opts:
+            with formatter.section("Options"):
+                formatter.write_dl(opts)
+
+
+def _is_argument(param: Any) -> bool:
+    return bool(param.param_type_name == "argument")
 
 
 def fail(printer: Printer, message: str, code: int = exitcodes.ERROR) -> NoReturn:

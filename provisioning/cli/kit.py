@@ -42,11 +42,9 @@ def kit(
     except HomeNotReady as exc:
         for p in exc.problems:
             printer.error(p)
-        fail(
-            printer,
-            f"app(s) {', '.join(exc.missing) or '?'} not found in the home tenant: run "
-            f"`xtenant apply -c {config}` first (the kit needs each app's appId)",
-        )
+        if not exc.missing:
+            fail(printer, "the home tenant could not be read (see above); no kit was written")
+        fail(printer, f"{exc}: run `xtenant apply -c {config}` first (a kit needs its app's appId)")
     written = render_all(
         loaded.config, cloud, out, app_ids=app_ids, identities=identities, customers=names
     )

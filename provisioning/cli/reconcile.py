@@ -11,6 +11,7 @@ import typer
 
 from provisioning.cli import exitcodes
 from provisioning.cli.common import (
+    Command,
     ConfigOpt,
     DetailedOpt,
     KitsOpt,
@@ -112,7 +113,7 @@ def reconcile(
     _show(printer, result, output, report, detailed_exitcode)
 
 
-@app.command()
+@app.command(cls=Command)
 def status(
     config: ConfigOpt = Path("xtenant.yaml"),
     kits: KitsOpt = Path("kits"),

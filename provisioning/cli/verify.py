@@ -49,7 +49,7 @@ def verify(
         typer.Option(
             "--identity",
             metavar="ID",
-            help="Managed identity: client id, object_id:<id> or resource id.",
+            help="Managed identity: its client id, object_id:GUID or resource id.",
         ),
     ] = None,
     app_id: Annotated[

@@ -18,10 +18,11 @@ class HomeNotReady(Exception):
     def __init__(self, problems: list[str], missing: list[str]) -> None:
         self.problems = problems
         self.missing = missing
+        apps = "app" if len(missing) == 1 else "apps"
         super().__init__(
-            f"app(s) {', '.join(missing) or '?'} not found in the home tenant"
+            f"{apps} {', '.join(missing)} not found in the home tenant"
             if missing
-            else "; ".join(problems)
+            else "the home tenant could not be read: " + "; ".join(problems)
         )
 
 
