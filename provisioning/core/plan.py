@@ -16,6 +16,11 @@ from typing import Any
 PLAN_SCHEMA_VERSION = 1
 
 
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """``1 object``, ``2 objects`` (``many`` when adding an s is wrong: identity, identities)."""
+    return f"{n} {noun if n == 1 else many or noun + 's'}"
+
+
 class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
@@ -109,7 +114,7 @@ class Plan:
     def summary(self) -> str:
         n = self.counts()
         if not self.has_changes:
-            return f"No changes. {n['no-op']} objects match the configuration."
+            return f"No changes. {matching(n['no-op'])}"
         return (
             f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete"
             f" ({n['no-op']} unchanged)."
@@ -125,6 +130,11 @@ class Plan:
         }
 
 
+def matching(n: int) -> str:
+    """The sentence that ends a plan or an apply with nothing left to do."""
+    return f"{plural(n, 'object')} {'matches' if n == 1 else 'match'} the configuration."
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "(none)"
@@ -135,7 +145,9 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def render_text(plan: Plan, *, show_noop: bool = False) -> str:
+def render_text(plan: Plan, *, show_noop: bool = False, summary: str | None = None) -> str:
+    """Terraform-style lines, then ``summary`` (the plan's own unless the caller knows more,
+    e.g. that some reads failed)."""
     lines: list[str] = []
     for c in plan.changes:
         if c.action is Action.NOOP and not show_noop:
@@ -153,11 +165,11 @@ def render_text(plan: Plan, *, show_noop: bool = False) -> str:
             lines.append(f"      # {c.note}")
     for n in plan.notes:
         lines.append(f"  note: {n}")
-    lines.append(plan.summary())
+    lines.append(summary or plan.summary())
     return "\n".join(lines)
 
 
-def render_markdown(plan: Plan, *, title: str = "xtenant plan") -> str:
+def render_markdown(plan: Plan, *, title: str = "xtenant plan", summary: str | None = None) -> str:
     n = plan.counts()
     out = [
         f"### {title}",
@@ -171,7 +183,7 @@ def render_markdown(plan: Plan, *, title: str = "xtenant plan") -> str:
         out += ["<details><summary>Changes</summary>", "", "```diff"]
         out += [diff_line(line) for line in render_text(plan).splitlines()[:-1]]
         out += ["```", "", "</details>", ""]
-    out.append(f"**{plan.summary()}**")
+    out.append(f"**{summary or plan.summary()}**")
     return "\n".join(out) + "\n"
 
 
