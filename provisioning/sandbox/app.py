@@ -65,6 +65,24 @@ def build_services(world: World) -> dict[str, Service]:
     }
 
 
+def route_table(only: str | None = None) -> list[tuple[str, str, str, str]]:
+    """(service, method, path, handler) of every service's routing table (Graph's below
+    ``/v1.0`` included), as ``python -m provisioning.sandbox routes`` prints it."""
+    from .graph.responses.api import GraphApi
+    from .graph.urls import table as graph_table
+    from .http import handler_name
+
+    world = World(None)
+    out = []
+    for name, svc in build_services(world).items():
+        if only in (None, name):
+            out += [(name, method, path, h) for method, path, h in svc.router.describe()]
+    if only in (None, "graph"):
+        for r in graph_table(world, GraphApi(world)):
+            out.append(("graph", r.method, f"/v1.0/{r.path}", handler_name(r.handler)))
+    return out
+
+
 class SandboxApp:
     def __init__(self, world: World) -> None:
         self.world = world

@@ -160,6 +160,14 @@ class Router:
 
         return deco
 
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(method, pattern, handler name) of every route, in order: the table as data."""
+        return [
+            (method, r.pattern, handler_name(h))
+            for r in self.routes
+            for method, h in r.handlers.items()
+        ]
+
     def match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], bool]:
         """(handler, params, path_known): no handler and ``path_known`` is a 405."""
         for r in self.routes:
@@ -168,6 +176,13 @@ class Router:
                 h = r.handlers.get(method) or (r.handlers.get("GET") if method == "HEAD" else None)
                 return h, m.groupdict(), True
         return None, {}, False
+
+
+def handler_name(h: Callable[..., Any]) -> str:
+    """``Class.method`` of a handler, through wrappers (``functools.wraps``) and partials."""
+    h = getattr(h, "__wrapped__", h)
+    h = getattr(h, "func", h)
+    return getattr(h, "__qualname__", repr(h))
 
 
 # ---- response helpers ---------------------------------------------------------------------

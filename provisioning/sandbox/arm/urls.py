@@ -36,9 +36,8 @@ def _typed(res: ResourceResponses, type_: str) -> list[tuple[str, str, ArmHandle
     """The routes of one resource type: its collections and its items (a child type, such as
     ``.../userAssignedIdentities/federatedIdentityCredentials``, lives under its parent)."""
     ns, *types = type_.split("/")
-    path = "/".join(
-        f"{t}/{{{'name' if i == len(types) - 1 else f'parent{i}'}}}" for i, t in enumerate(types)
-    )
+    keys = [*(["parent"] if len(types) > 1 else []), "name"]  # one level of nesting at most
+    path = "/".join(f"{t}/{{{k}}}" for t, k in zip(types, keys, strict=True))
     item = f"{RG}/providers/{ns}/{path}"
     collection = item.rsplit("/", 1)[0]
     # fmt: off

@@ -11,6 +11,7 @@ Handlers are ``handler(req, ctx) -> Response``; ``urls.py`` wraps each with
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import uuid
 from collections.abc import Callable
@@ -67,6 +68,7 @@ class ArmResponses:
         """``handler`` behind ARM's checks: api-version, then (unless ``public``) the token, then
         the subscription of a ``{sub}`` route."""
 
+        @functools.wraps(handler)
         def serve(req: Req) -> Response:
             if public:
                 self._api_version(req)
