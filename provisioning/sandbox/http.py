@@ -117,6 +117,7 @@ class Route:
 
     pattern: str
     regex: re.Pattern[str]
+    hint: str  # the pattern's longest literal text: a path without it cannot match (fast reject)
     handlers: dict[str, Handler] = field(default_factory=dict)
 
 
@@ -148,7 +149,9 @@ class Router:
                 lambda m: f"(?P<{m.group(1)}>{_CONVERTERS[m.group(2) or '']})",
                 re.escape(pattern).replace("\\{", "{").replace("\\}", "}"),
             )
-            route = Route(pattern, re.compile(f"^{rx}/?$", self._flags))
+            hint = max(re.split(r"\{[^}]*\}", pattern), key=len)
+            hint = hint.lower() if self._flags else hint
+            route = Route(pattern, re.compile(f"^{rx}/?$", self._flags), hint)
             self.routes.append(route)
         for m in methods.upper().split("|"):
             route.handlers[m] = handler
@@ -170,7 +173,10 @@ class Router:
 
     def match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], bool]:
         """(handler, params, path_known): no handler and ``path_known`` is a 405."""
+        text = path.lower() if self._flags else path
         for r in self.routes:
+            if r.hint not in text:
+                continue
             m = r.regex.match(path)
             if m:
                 h = r.handlers.get(method) or (r.handlers.get("GET") if method == "HEAD" else None)
