@@ -41,7 +41,7 @@ def _typed(res: ResourceResponses, type_: str) -> list[tuple[str, str, ArmHandle
     item = f"{RG}/providers/{ns}/{path}"
     collection = item.rsplit("/", 1)[0]
     # fmt: off
-    rows = [
+    rows: list[tuple[str, str, ArmHandler]] = [
         ("GET",    collection,  res.list_typed),
         ("GET",    item,        res.get_resource),
         ("PUT",    item,        res.put_resource),

@@ -18,6 +18,8 @@ from ..http import ServiceError, json_response
 
 
 class GraphError(ServiceError):
+    headers: dict[str, str]
+
     def __init__(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None
     ) -> None:

@@ -77,6 +77,12 @@ class EntraModel:
     def issuer_v1(tid: str) -> str:
         return f"https://sts.windows.net/{tid}/"
 
+    if TYPE_CHECKING:  # what the parts use of each other (``Entra`` is their union)
+
+        def _authenticate(
+            self, tenant: Doc, client_id: str, form: dict[str, str], basic: tuple[str, str] | None
+        ) -> Client: ...
+
 
 def aud_text(aud: Any) -> str:
     return ", ".join(aud) if isinstance(aud, list) else str(aud)
