@@ -9,7 +9,9 @@ a ``$`` segment is never a key.
 
 The first route whose path matches and whose method is the request's serves it; a path that
 matches only with other methods is a 405; a path no route matches is a 400 naming the first
-segment that matched nothing (as Graph's URL parser answers, before any lookup).
+segment that matched nothing. Both come before any lookup: Graph parses the URL first (its
+"Resource not found for the segment" is raised by the request broker's URI parser,
+``RequestBroker--ParseUri``, microsoftgraph/microsoft-graph-docs-contrib#6427).
 """
 
 from __future__ import annotations
