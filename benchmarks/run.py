@@ -90,21 +90,13 @@ def bench_validate_scale(tmp: Path) -> dict[str, Any]:
 
 def bench_sandbox_throughput(tmp: Path) -> dict[str, Any]:
     import httpx
-    from azure.identity import ClientSecretCredential
 
     from provisioning.sandbox import Sandbox
 
     sb = Sandbox.start(tmp / "sbx-throughput", seed="demo")
     try:
         t = sb.tenant("contoso")
-        cred = ClientSecretCredential(
-            t["tenant_id"],
-            t["admin"]["client_id"],
-            t["admin"]["client_secret"],
-            authority=sb.info["authority"],
-            disable_instance_discovery=True,
-            connection_verify=sb.info["ca_bundle"],
-        )
+        cred = sb.admin_credential("contoso")
         arm_token = cred.get_token("https://management.azure.com/.default").token
         graph_token = cred.get_token("https://graph.microsoft.com/.default").token
         res: dict[str, Any] = {}

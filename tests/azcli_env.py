@@ -29,7 +29,6 @@ import fcntl
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from admin_rest import AdminRest
 
 REPO = Path(__file__).resolve().parent.parent
 AZ_CLI_VERSION = "2.91.0"
@@ -261,52 +262,6 @@ def run_kit_script(
 
 
 # ---- the sandbox's state, read without az ---------------------------------------------------------
-@dataclass
-class Rest:
-    """Raw REST calls to the sandbox as a tenant's admin (azure-identity for the token, httpx
-    for the call): how the tests check az's output against the sandbox's state."""
-
-    info: dict[str, Any]
-    tenant: str
-
-    def _tls(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.info["ca_bundle"])
-
-    def token(self, scope: str) -> str:
-        from azure.identity import ClientSecretCredential
-
-        t = self.info["tenants"][self.tenant]
-        cred = ClientSecretCredential(
-            t["tenant_id"],
-            t["admin"]["client_id"],
-            t["admin"]["client_secret"],
-            authority=self.info["authority"],
-            disable_instance_discovery=True,
-            connection_verify=self.info["ca_bundle"],
-        )
-        return cred.get_token(scope).token
-
-    def graph(self, method: str, path: str, **kw: Any) -> Any:
-        import httpx
-
-        h = {"Authorization": "Bearer " + self.token("https://graph.microsoft.com/.default")}
-        return httpx.request(
-            method,
-            f"{self.info['graph']}/v1.0/{path.lstrip('/')}",
-            headers=h,
-            verify=self._tls(),
-            **kw,
-        )
-
-    def arm(self, method: str, path: str, api_version: str, **kw: Any) -> Any:
-        import httpx
-
-        h = {"Authorization": "Bearer " + self.token("https://management.azure.com/.default")}
-        return httpx.request(
-            method,
-            f"{self.info['arm']}{path}",
-            params={"api-version": api_version, **kw.pop("params", {})},
-            headers=h,
-            verify=self._tls(),
-            **kw,
-        )
+# raw REST calls to the sandbox as a tenant's admin: how the tests check az's output against
+# the sandbox's state (tests/admin_rest.py)
+Rest = AdminRest

@@ -1,19 +1,13 @@
-"""Test helpers: a sandbox plus the home config, and raw REST access "behind our back".
-
-Raw access uses azure-identity for the token and httpx for the call, exactly as an
-admin's script would; it exists to create drift and to count objects independently of
-the code under test.
-"""
+"""Test helpers: a sandbox plus the home config, and raw REST access "behind our back"
+(``Raw``, see ``admin_rest.py``)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-from azure.identity import ClientSecretCredential
+from admin_rest import AdminRest
 
 from provisioning.config import load_config
 from provisioning.core import clouds
@@ -22,45 +16,7 @@ from provisioning.core.runner import Options, home_apply, home_plan
 REPO = Path(__file__).resolve().parents[1]
 
 
-@dataclass
-class Raw:
-    info: dict[str, Any]
-    tenant: str
-
-    def _token(self, scope: str) -> str:
-        t = self.info["tenants"][self.tenant]
-        cred = ClientSecretCredential(
-            t["tenant_id"],
-            t["admin"]["client_id"],
-            t["admin"]["client_secret"],
-            authority=self.info["authority"],
-            disable_instance_discovery=True,
-            connection_verify=self.info["ca_bundle"],
-        )
-        return cred.get_token(scope).token
-
-    def graph(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        h = {"Authorization": "Bearer " + self._token("https://graph.microsoft.com/.default")}
-        h.update(kw.pop("headers", {}))
-        return httpx.request(
-            method,
-            f"{self.info['graph']}/v1.0/{path.lstrip('/')}",
-            headers=h,
-            verify=self.info["ca_bundle"],
-            **kw,
-        )
-
-    def arm(self, method: str, path: str, api_version: str, **kw: Any) -> httpx.Response:
-        h = {"Authorization": "Bearer " + self._token("https://management.azure.com/.default")}
-        params = {"api-version": api_version, **kw.pop("params", {})}
-        return httpx.request(
-            method,
-            f"{self.info['arm']}{path}",
-            params=params,
-            headers=h,
-            verify=self.info["ca_bundle"],
-            **kw,
-        )
+Raw = AdminRest  # raw REST as a tenant's admin (tests/admin_rest.py)
 
 
 def customer_sent_values(info: dict[str, Any]) -> dict[str, str]:

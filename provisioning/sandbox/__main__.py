@@ -1,4 +1,5 @@
-"""``python -m provisioning.sandbox up|info|env``: the sandbox on its own, without the product."""
+"""``python -m provisioning.sandbox up|info|env|routes``: the sandbox on its own, without the
+product. ``routes [service]`` prints the routing tables: which handler serves which path."""
 
 from __future__ import annotations
 
@@ -25,7 +26,17 @@ def main(argv: list[str] | None = None) -> int:
     env.add_argument("--state", default=".sandbox")
     env.add_argument("--as", dest="host")
     env.add_argument("--admin")
+    routes = sub.add_parser("routes")
+    routes.add_argument(
+        "service", nargs="?", choices=("entra", "arm", "graph", "identity", "monitor")
+    )
     a = p.parse_args(argv)
+    if a.cmd == "routes":
+        from .app import route_table
+
+        for service, method, path, handler in route_table(a.service):
+            print(f"{service:<9} {method:<7} {path:<90} {handler}")
+        return 0
     if a.cmd == "up":
         from .server import Server
 

@@ -19,7 +19,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .http import HttpError, Req, Router, arm_error, graph_error, json_response
+from .arm.exceptions import ArmError
+from .entra.exceptions import EntraError
+from .graph.exceptions import GraphError
+from .http import Req, Router, ServiceError, json_response
 from .world import World
 
 log = logging.getLogger("xtenant.sandbox")
@@ -31,35 +34,53 @@ class InjectedConnectionLoss(ConnectionAbortedError):
     """Raised to drop a connection mid-response (the ``lose_response`` fault)."""
 
 
+ErrorFamily = Callable[[int, str, str, dict[str, str] | None], ServiceError]
+
+
 @dataclass
 class Service:
+    """One listening service: its routing table, the error family it answers in (for what the
+    app itself answers: faults, 404, 405, 500) and the headers it adds to its answers."""
+
     name: str
     router: Router
-    error: Callable[[int, str, str, dict[str, str] | None], HttpError]
-
-
-def _entra_error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> HttpError:
-    return HttpError(
-        json_response({"error": code.lower(), "error_description": message}, status, headers)
-    )
+    error: ErrorFamily
+    finish: Callable[[Req, Response], Response] | None = None
 
 
 def build_services(world: World) -> dict[str, Service]:
-    from .arm.responses import routes as arm_routes
-    from .entra.responses import routes as entra_routes
-    from .graph.responses import routes as graph_routes
-    from .identity.responses import routes as identity_routes
-    from .monitor.responses import routes as monitor_routes
+    from .arm.responses.base import ArmResponses
+    from .arm.urls import routes as arm_routes
+    from .entra.urls import routes as entra_routes
+    from .graph.urls import routes as graph_routes
+    from .identity.urls import routes as identity_routes
+    from .monitor.urls import routes as monitor_routes
 
     return {
-        "entra": Service("entra", entra_routes(world), _entra_error),
-        "arm": Service("arm", arm_routes(world), arm_error),
-        "graph": Service("graph", graph_routes(world), graph_error),
-        "monitor": Service("monitor", monitor_routes(world), arm_error),
-        "identity": Service("identity", identity_routes(world), _entra_error),
+        "entra": Service("entra", entra_routes(world), EntraError.plain),
+        "arm": Service("arm", arm_routes(world), ArmError, ArmResponses(world).decorate),
+        "graph": Service("graph", graph_routes(world), GraphError),
+        "monitor": Service("monitor", monitor_routes(world), ArmError),
+        "identity": Service("identity", identity_routes(world), EntraError.plain),
     }
+
+
+def route_table(only: str | None = None) -> list[tuple[str, str, str, str]]:
+    """(service, method, path, handler) of every service's routing table (Graph's below
+    ``/v1.0`` included), as ``python -m provisioning.sandbox routes`` prints it."""
+    from .graph.responses.api import GraphApi
+    from .graph.urls import table as graph_table
+    from .http import handler_name
+
+    world = World(None)
+    out = []
+    for name, svc in build_services(world).items():
+        if only in (None, name):
+            out += [(name, method, path, h) for method, path, h in svc.router.describe()]
+    if only in (None, "graph"):
+        for r in graph_table(world, GraphApi(world)):
+            out.append(("graph", r.method, f"/v1.0/{r.path}", handler_name(r.handler)))
+    return out
 
 
 class SandboxApp:
@@ -150,7 +171,7 @@ class SandboxApp:
                 else "Too many requests. Retry after the given delay."
             )
             code = "TooManyRequests"  # both ARM and Graph throttling use this code
-            return svc.error(429, code, msg, headers).response
+            return svc.error(429, code, msg, headers).response()
         status = f.status
         code = {
             500: "InternalServerError",
@@ -158,11 +179,15 @@ class SandboxApp:
             503: "ServiceUnavailable",
             504: "GatewayTimeout",
         }.get(status, "InternalServerError")
-        return svc.error(status, code, "Injected transient failure. Please retry.", None).response
+        return svc.error(status, code, "Injected transient failure. Please retry.", None).response()
 
     def _run(self, router: Router, svc: Service | None, req: Req, path: str) -> Response:
+        """Route and run one request; every ``ServiceError`` becomes its response here."""
         handler, params, known = router.match(req.method, path)
+        req.params = params
         try:
+            if handler is None:
+                handler = router.not_allowed if known else router.not_found
             if handler is None:
                 if svc is None:
                     return json_response({"error": "not found"}, 404)
@@ -173,29 +198,16 @@ class SandboxApp:
                         f"The requested method {req.method} is not allowed.",
                         None,
                     )
-                raise _not_found(svc, req, path)
-            req.params = params
-            return handler(req)
-        except HttpError as e:
-            return e.response
+                raise svc.error(404, "not_found", f"{path} not found", None)
+            resp = handler(req)
+        except ServiceError as e:
+            resp = e.response()
         except Exception:  # a bug in the sandbox: say so loudly, as a 500
             log.error(
                 "sandbox handler failed for %s %s\n%s", req.method, path, traceback.format_exc()
             )
-            err = svc.error if svc else arm_error
+            err = svc.error if svc else ArmError
             return err(
                 500, "InternalServerError", "sandbox internal error (see its log)", None
-            ).response
-
-
-def _not_found(svc: Service, req: Req, path: str) -> HttpError:
-    if svc.name == "graph":
-        seg = path.strip("/").split("/")[-1]
-        return graph_error(400, "BadRequest", f"Resource not found for the segment '{seg}'.")
-    if svc.name == "arm":
-        return arm_error(
-            404,
-            "InvalidResourceType" if "/providers/" in path else "NotFound",
-            f"The resource path '{path}' is not supported by this sandbox.",
-        )
-    return svc.error(404, "not_found", f"{path} not found", None)
+            ).response()
+        return svc.finish(req, resp) if svc is not None and svc.finish else resp

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from .credentials import admin_credential, secret_credential
 from .envvars import env_vars
 
 
@@ -111,6 +112,18 @@ class Sandbox:
 
     def tenant(self, name: str) -> dict[str, Any]:
         return self.info["tenants"][name]
+
+    # ---- credentials (azure-identity, public knobs only) --------------------------------
+    def admin_credential(self, tenant: str, *, aio: bool = False) -> Any:
+        """``tenant``'s sandbox admin as a ``ClientSecretCredential`` (async with ``aio``),
+        pointed at this sandbox by its authority and CA bundle, without instance discovery."""
+        return admin_credential(self.info, tenant, aio=aio)
+
+    def secret_credential(
+        self, tenant: str, client_id: str, client_secret: str, *, aio: bool = False
+    ) -> Any:
+        """Another app's client-secret credential in ``tenant`` (a name or a tenant id)."""
+        return secret_credential(self.info, tenant, client_id, client_secret, aio=aio)
 
     # ---- control API --------------------------------------------------------------------
     def _ctl(self, method: str, path: str, **kw: Any) -> Any:

@@ -1,15 +1,14 @@
-"""HTTP plumbing shared by the services: routing, request wrapper, error bodies.
+"""HTTP plumbing shared by the services: the routing table, the request wrapper, the base of
+every service error, and response helpers.
 
-Services keep their rules in ``models.py`` and their wire format in ``responses.py``
-(moto's split); this module is the little that every ``responses.py`` needs.
+Each service is split as moto splits one: ``urls.py`` (its routing table), ``responses.py``
+(the wire format), ``models.py`` (state and rules) and ``exceptions.py`` (its error format).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,12 +21,34 @@ if TYPE_CHECKING:
     from .world import World
 
 
-class HttpError(Exception):
-    """Raised by a handler (or a model) to answer with an error response."""
+class ServiceError(Exception):
+    """A refusal in one service family's own error format.
+
+    Each family has one subclass (``arm.exceptions.ArmError``, ``graph.exceptions.GraphError``,
+    ``entra.exceptions.EntraError``); handlers and models raise it, and the app turns it into
+    the response (:meth:`response`) in one place (``app.SandboxApp._run``).
+    """
+
+    status: int = 500
+    headers: dict[str, str] | None = None
+
+    def body(self) -> Any:
+        raise NotImplementedError
+
+    def response(self) -> Response:
+        return json_response(self.body(), self.status, self.headers)
+
+
+class HttpError(ServiceError):
+    """A ready-made response (managed-identity endpoints, control API): no family format."""
 
     def __init__(self, response: Response) -> None:
         super().__init__(response.status_code)
-        self.response = response
+        self.status = response.status_code
+        self._response = response
+
+    def response(self) -> Response:
+        return self._response
 
 
 @dataclass
@@ -86,44 +107,88 @@ def is_bad_json(value: Any) -> bool:
 
 Handler = Callable[[Req], Response]
 
+# ``{name}`` is one path segment, ``{name:path}`` one or more, ``{name:any}`` possibly none
+_CONVERTERS = {"": "[^/]+", "path": ".+", "any": ".*"}
+
 
 @dataclass
 class Route:
-    method: str
+    """One path pattern and the handler of each method it serves."""
+
+    pattern: str
     regex: re.Pattern[str]
-    handler: Handler
+    hint: str  # the pattern's longest literal text: a path without it cannot match (fast reject)
+    handlers: dict[str, Handler] = field(default_factory=dict)
 
 
 class Router:
-    """Regex routes; ``{name}`` captures one path segment, ``{name:path}`` the rest."""
+    """A routing table: ``add(methods, pattern, handler)`` in the order to try.
 
-    def __init__(self, *, case_insensitive: bool = False) -> None:
+    The first pattern that matches the path decides: its handler for the method (``HEAD``
+    is served as ``GET``), or ``not_allowed`` when it has none; a path no pattern matches goes
+    to ``not_found``. Both hooks are optional (the app answers in the service's error format).
+    """
+
+    def __init__(
+        self,
+        *,
+        case_insensitive: bool = False,
+        not_found: Handler | None = None,
+        not_allowed: Handler | None = None,
+    ) -> None:
         self.routes: list[Route] = []
         self._flags = re.IGNORECASE if case_insensitive else 0
+        self.not_found = not_found
+        self.not_allowed = not_allowed
 
-    def add(self, method: str, pattern: str, handler: Handler) -> None:
-        rx = re.sub(r"\{(\w+):path\}", r"(?P<\1>.+)", pattern)
-        rx = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", rx)
-        for m in method.upper().split("|"):
-            self.routes.append(Route(m, re.compile(f"^{rx}/?$", self._flags), handler))
+    def add(self, methods: str, pattern: str, handler: Handler) -> None:
+        route = next((r for r in self.routes if r.pattern == pattern), None)
+        if route is None:
+            rx = re.sub(
+                r"\{(\w+)(?::(\w+))?\}",
+                lambda m: f"(?P<{m.group(1)}>{_CONVERTERS[m.group(2) or '']})",
+                re.escape(pattern).replace("\\{", "{").replace("\\}", "}"),
+            )
+            hint = max(re.split(r"\{[^}]*\}", pattern), key=len)
+            hint = hint.lower() if self._flags else hint
+            route = Route(pattern, re.compile(f"^{rx}/?$", self._flags), hint)
+            self.routes.append(route)
+        for m in methods.upper().split("|"):
+            route.handlers[m] = handler
 
-    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+    def route(self, methods: str, pattern: str) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.add(method, pattern, fn)
+            self.add(methods, pattern, fn)
             return fn
 
         return deco
 
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(method, pattern, handler name) of every route, in order: the table as data."""
+        return [
+            (method, r.pattern, handler_name(h))
+            for r in self.routes
+            for method, h in r.handlers.items()
+        ]
+
     def match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], bool]:
-        """(handler, params, path_known). ``path_known`` tells 405 from 404."""
-        known = False
+        """(handler, params, path_known): no handler and ``path_known`` is a 405."""
+        text = path.lower() if self._flags else path
         for r in self.routes:
+            if r.hint not in text:
+                continue
             m = r.regex.match(path)
             if m:
-                known = True
-                if r.method == method or (method == "HEAD" and r.method == "GET"):
-                    return r.handler, m.groupdict(), True
-        return None, {}, known
+                h = r.handlers.get(method) or (r.handlers.get("GET") if method == "HEAD" else None)
+                return h, m.groupdict(), True
+        return None, {}, False
+
+
+def handler_name(h: Callable[..., Any]) -> str:
+    """``Class.method`` of a handler, through wrappers (``functools.wraps``) and partials."""
+    h = getattr(h, "__wrapped__", h)
+    h = getattr(h, "func", h)
+    return getattr(h, "__qualname__", repr(h))
 
 
 # ---- response helpers ---------------------------------------------------------------------
@@ -145,60 +210,3 @@ def json_response(
 
 def empty(status: int = 204, headers: dict[str, str] | None = None) -> Response:
     return Response(b"", status_code=status, headers=headers)
-
-
-def utcnow_iso() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def arm_error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> HttpError:
-    """ARM's error body: ``{"error": {"code", "message"}}`` (common-types v5 ErrorResponse)."""
-    h = {"x-ms-failure-cause": "gateway" if status >= 500 else "service"}
-    h.update(headers or {})
-    return HttpError(json_response({"error": {"code": code, "message": message}}, status, h))
-
-
-def graph_error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> HttpError:
-    """Graph's error body (graph/concepts/errors.md) with its innerError block."""
-    rid = str(uuid.uuid4())
-    body = {
-        "error": {
-            "code": code,
-            "message": message,
-            "innerError": {
-                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-                "request-id": rid,
-                "client-request-id": rid,
-            },
-        }
-    }
-    h = {"request-id": rid, "client-request-id": rid}
-    h.update(headers or {})
-    return HttpError(json_response(body, status, h))
-
-
-def aadsts_error(
-    status: int, error: str, code: int, message: str, extra_codes: list[int] | None = None
-) -> HttpError:
-    """Entra's token-endpoint error JSON; ``error_description`` starts ``AADSTSnnnn:``."""
-    trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
-    ts = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-    desc = f"AADSTS{code}: {message} Trace ID: {trace} Correlation ID: {corr} Timestamp: {ts}"
-    body = {
-        "error": error,
-        "error_description": desc,
-        "error_codes": [code, *(extra_codes or [])],
-        "timestamp": ts,
-        "trace_id": trace,
-        "correlation_id": corr,
-        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
-    }
-    return HttpError(
-        json_response(
-            body, status, {"x-ms-request-id": trace, "Cache-Control": "no-store, no-cache"}
-        )
-    )

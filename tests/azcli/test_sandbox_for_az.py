@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from azure.identity import ClientSecretCredential
+
+from provisioning.sandbox.credentials import secret_credential
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 
@@ -29,15 +30,7 @@ def _tls(info: dict[str, Any]) -> ssl.SSLContext:
 
 
 def _token(info: dict[str, Any], tenant: str, client_id: str, secret: str, scope: str) -> str:
-    cred = ClientSecretCredential(
-        tenant,
-        client_id,
-        secret,
-        authority=info["authority"],
-        disable_instance_discovery=True,
-        connection_verify=info["ca_bundle"],
-    )
-    return cred.get_token(scope).token
+    return secret_credential(info, tenant, client_id, secret).get_token(scope).token
 
 
 def _admin_token(info: dict[str, Any], name: str, scope: str) -> str:

@@ -131,17 +131,7 @@ class Chain:
 
     # ---- "on the host" -------------------------------------------------------------------
     def home_credential(self) -> Any:
-        from azure.identity import ClientSecretCredential
-
-        t = self.sb.info["tenants"]["contoso"]
-        return ClientSecretCredential(
-            t["tenant_id"],
-            t["admin"]["client_id"],
-            t["admin"]["client_secret"],
-            authority=self.sb.info["authority"],
-            disable_instance_discovery=True,
-            connection_verify=self.sb.info["ca_bundle"],
-        )
+        return self.sb.admin_credential("contoso")
 
     def verify(
         self, customer: str | None, host: str, *, admin: bool = True, **kw: Any
@@ -523,18 +513,8 @@ def test_no_token_in_any_output(chain: Chain) -> None:
 
 
 def test_home_credential_may_be_async(chain: Chain) -> None:
-    from azure.identity.aio import ClientSecretCredential
-
     chain.onboard("litware")
-    t = chain.sb.info["tenants"]["contoso"]
-    cred = ClientSecretCredential(
-        t["tenant_id"],
-        t["admin"]["client_id"],
-        t["admin"]["client_secret"],
-        authority=chain.sb.info["authority"],
-        disable_instance_discovery=True,
-        connection_verify=chain.sb.info["ca_bundle"],
-    )
+    cred = chain.sb.admin_credential("contoso", aio=True)
     report = chain.verify("litware", "vm-vector", home_credential=cred)
     assert report.ok, render_table(report)
     mi = report.row("litware", "mi_token")

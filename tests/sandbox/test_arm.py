@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.identity import ClientSecretCredential
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.msi import ManagedServiceIdentityClient
@@ -45,12 +44,8 @@ class Arm:
         self.sb = sb
         self.tid = t["tenant_id"]
         self.sub = t["subscription_id"]
-        self.cred = ClientSecretCredential(
-            self.tid,
-            client_id or t["admin"]["client_id"],
-            secret or t["admin"]["client_secret"],
-            authority=sb.info["authority"],
-            disable_instance_discovery=True,
+        self.cred = sb.secret_credential(
+            tenant, client_id or t["admin"]["client_id"], secret or t["admin"]["client_secret"]
         )
         kw = {"base_url": sb.info["arm"], "credential_scopes": [ARM_SCOPE]}
         self.msi = ManagedServiceIdentityClient(self.cred, self.sub, **kw)

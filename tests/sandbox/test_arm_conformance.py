@@ -29,7 +29,6 @@ from urllib.parse import quote
 import httpx
 import jsonschema
 import pytest
-from azure.identity import ClientSecretCredential
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
@@ -211,13 +210,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     old = {k: os.environ.get(k) for k in sb.env()}
     os.environ.update(sb.env())
     t = sb.tenant("contoso")
-    cred = ClientSecretCredential(
-        t["tenant_id"],
-        t["admin"]["client_id"],
-        t["admin"]["client_secret"],
-        authority=sb.info["authority"],
-        disable_instance_discovery=True,
-    )
+    cred = sb.admin_credential("contoso")
     http = httpx.Client(
         base_url=sb.info["arm"],
         verify=ssl.create_default_context(cafile=sb.info["ca_bundle"]),

@@ -60,26 +60,13 @@ print(json.dumps(out))
 """
 
 
-def _secret_credential(sb: Any, tenant: str) -> Any:
-    from azure.identity import ClientSecretCredential
-
-    t = sb.tenant(tenant)
-    return ClientSecretCredential(
-        t["tenant_id"],
-        t["admin"]["client_id"],
-        t["admin"]["client_secret"],
-        authority=sb.info["authority"],
-        disable_instance_discovery=True,
-    )
-
-
 def _graph_client(sb: Any, tenant: str) -> Any:
     from kiota_authentication_azure.azure_identity_authentication_provider import (
         AzureIdentityAuthenticationProvider,
     )
     from msgraph import GraphRequestAdapter, GraphServiceClient
 
-    auth = AzureIdentityAuthenticationProvider(_secret_credential(sb, tenant), scopes=[GRAPH_SCOPE])
+    auth = AzureIdentityAuthenticationProvider(sb.admin_credential(tenant), scopes=[GRAPH_SCOPE])
     adapter = GraphRequestAdapter(auth)
     adapter.base_url = f"{sb.info['graph']}/v1.0"
     return GraphServiceClient(request_adapter=adapter)
@@ -136,7 +123,7 @@ def test_cross_tenant_chain_with_raw_sdks(
         monkeypatch.setenv(k, v)
     c, lw = sb.tenant("contoso"), sb.tenant("litware")
     arm_kw = {"base_url": sb.info["arm"], "credential_scopes": [ARM_SCOPE]}
-    contoso = _secret_credential(sb, "contoso")
+    contoso = sb.admin_credential("contoso")
 
     # 1. contoso: a user-assigned identity, attached to vm-vector (a long-running update)
     msi = ManagedServiceIdentityClient(contoso, c["subscription_id"], **arm_kw)
@@ -209,7 +196,7 @@ def test_cross_tenant_chain_with_raw_sdks(
     assert sp.app_id == app.app_id
 
     # 4. litware's admin grants roles on the DCR (azure-mgmt-authorization)
-    litware = _secret_credential(sb, "litware")
+    litware = sb.admin_credential("litware")
     dcr_id = lw["resources"]["dcr"]
     authz = AuthorizationManagementClient(litware, lw["subscription_id"], **arm_kw)
 

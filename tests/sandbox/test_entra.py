@@ -39,20 +39,6 @@ def _claims(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-def _secret_credential(sb: Any, tenant: str, **kw: Any) -> Any:
-    from azure.identity import ClientSecretCredential
-
-    t = sb.tenant(tenant)
-    return ClientSecretCredential(
-        t["tenant_id"],
-        t["admin"]["client_id"],
-        t["admin"]["client_secret"],
-        authority=sb.info["authority"],
-        disable_instance_discovery=True,
-        **kw,
-    )
-
-
 def _admin_token(sb: Any, tenant: str, scope: str) -> str:
     t = sb.tenant(tenant)
     with _http(sb) as h:
@@ -189,7 +175,7 @@ def chain(sbx: Any) -> dict[str, Any]:
     from azure.mgmt.msi import ManagedServiceIdentityClient
 
     c, lw = sbx.tenant("contoso"), sbx.tenant("litware")
-    cred = _secret_credential(sbx, "contoso")
+    cred = sbx.admin_credential("contoso")
     kw = {"base_url": sbx.info["arm"], "credential_scopes": [ARM_SCOPE]}
     msi = ManagedServiceIdentityClient(cred, c["subscription_id"], **kw)
     uami = msi.user_assigned_identities.create_or_update(
@@ -310,7 +296,7 @@ def test_discovery_unknown_tenant_is_90002(sbx: Any) -> None:
 # ---- client secret ----------------------------------------------------------------------------
 def test_client_secret_credential_arm_and_graph_tokens(sbx: Any) -> None:
     c = sbx.tenant("contoso")
-    cred = _secret_credential(sbx, "contoso")
+    cred = sbx.admin_credential("contoso")
     arm = _claims(cred.get_token(ARM_SCOPE).token)
     assert arm["aud"] == "https://management.azure.com"
     assert arm["iss"] == f"https://sts.windows.net/{c['tenant_id']}/"
@@ -519,7 +505,7 @@ def test_unknown_resource_500011(sbx: Any) -> None:
     body = assert_aadsts(r, 400, "invalid_resource", 500011)
     assert "https://nothing-here.example.com" in body["error_description"]
     with pytest.raises(ClientAuthenticationError, match="AADSTS500011"):
-        _secret_credential(sbx, "contoso").get_token("https://nothing-here.example.com/.default")
+        sbx.admin_credential("contoso").get_token("https://nothing-here.example.com/.default")
 
 
 def test_scope_rules(sbx: Any) -> None:

@@ -8,27 +8,14 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError, IncompleteReadError, ServiceResponseError
-from azure.identity import ClientSecretCredential
 from azure.mgmt.msi import ManagedServiceIdentityClient
 
 RG = "rg-identity"
 
 
-def _credential(sb: Any, tenant: str = "contoso") -> ClientSecretCredential:
-    t = sb.info["tenants"][tenant]
-    return ClientSecretCredential(
-        t["tenant_id"],
-        t["admin"]["client_id"],
-        t["admin"]["client_secret"],
-        authority=sb.info["authority"],
-        disable_instance_discovery=True,
-        connection_verify=sb.info["ca_bundle"],
-    )
-
-
 def _msi(sb: Any) -> ManagedServiceIdentityClient:
     return ManagedServiceIdentityClient(
-        _credential(sb),
+        sb.admin_credential("contoso"),
         sb.info["tenants"]["contoso"]["subscription_id"],
         base_url=sb.info["arm"],
         credential_scopes=["https://management.azure.com/.default"],
@@ -55,7 +42,6 @@ def test_azure_core_honours_retry_after(fresh_sandbox: Any) -> None:
 def test_msgraph_sdk_honours_retry_after(
     fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from azure.identity.aio import ClientSecretCredential as AsyncSecret
     from kiota_authentication_azure.azure_identity_authentication_provider import (
         AzureIdentityAuthenticationProvider,
     )
@@ -69,15 +55,7 @@ def test_msgraph_sdk_honours_retry_after(
     mark = sb.mark()
 
     async def run() -> Any:
-        cred = AsyncSecret(
-            t["tenant_id"],
-            t["admin"]["client_id"],
-            t["admin"]["client_secret"],
-            authority=sb.info["authority"],
-            disable_instance_discovery=True,
-            # aiohttp caches its default SSL context at import: name the CA explicitly
-            connection_verify=sb.info["ca_bundle"],
-        )
+        cred = sb.admin_credential("contoso", aio=True)  # names the CA: aiohttp cached its own
         auth = AzureIdentityAuthenticationProvider(
             cred, scopes=["https://graph.microsoft.com/.default"], allowed_hosts=["127.0.0.1"]
         )

@@ -76,15 +76,9 @@ def fresh(fresh_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 def credential(
     sb: Any, tenant: str, client_id: str | None = None, secret: str | None = None
 ) -> Any:
-    from azure.identity import ClientSecretCredential
-
     t = sb.tenant(tenant)
-    cred = ClientSecretCredential(
-        t["tenant_id"],
-        client_id or t["admin"]["client_id"],
-        secret or t["admin"]["client_secret"],
-        authority=sb.info["authority"],
-        disable_instance_discovery=True,
+    cred = sb.secret_credential(
+        tenant, client_id or t["admin"]["client_id"], secret or t["admin"]["client_secret"]
     )
     _OPEN.append(cred)
     return cred

@@ -59,16 +59,7 @@ class G:
     """Raw Graph calls as a tenant's admin (token from the sandbox's Entra via azure-identity)."""
 
     def __init__(self, sb: Any, tenant: str) -> None:
-        from azure.identity import ClientSecretCredential
-
-        t = sb.tenant(tenant)
-        cred = ClientSecretCredential(
-            t["tenant_id"],
-            t["admin"]["client_id"],
-            t["admin"]["client_secret"],
-            authority=sb.info["authority"],
-            disable_instance_discovery=True,
-        )
+        cred = sb.admin_credential(tenant)
         self.token = cred.get_token("https://graph.microsoft.com/.default").token
         cred.close()
         self.http = httpx.Client(

@@ -31,19 +31,6 @@ def _claims(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-def _secret_credential(sb: Any, tenant: str) -> Any:
-    from azure.identity import ClientSecretCredential
-
-    t = sb.tenant(tenant)
-    return ClientSecretCredential(
-        t["tenant_id"],
-        t["admin"]["client_id"],
-        t["admin"]["client_secret"],
-        authority=sb.info["authority"],
-        disable_instance_discovery=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def sbx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from provisioning.sandbox import Sandbox
@@ -62,7 +49,7 @@ def arm(sbx: Any) -> dict[str, Any]:
     from azure.mgmt.msi import ManagedServiceIdentityClient
 
     c = sbx.tenant("contoso")
-    cred = _secret_credential(sbx, "contoso")
+    cred = sbx.admin_credential("contoso")
     kw = {"base_url": sbx.info["arm"], "credential_scopes": [ARM_SCOPE]}
     return {
         "msi": ManagedServiceIdentityClient(cred, c["subscription_id"], **kw),

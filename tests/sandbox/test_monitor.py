@@ -45,13 +45,7 @@ class Ctx:
         return p
 
     def cred(self, tenant_id: str, client_id: str, secret: str) -> ClientSecretCredential:
-        c = ClientSecretCredential(
-            tenant_id,
-            client_id,
-            secret,
-            authority=self.sb.info["authority"],
-            disable_instance_discovery=True,
-        )
+        c = self.sb.secret_credential(tenant_id, client_id, secret)
         self.closers.append(c)
         return c
 

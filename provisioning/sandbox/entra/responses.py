@@ -1,5 +1,7 @@
 """Entra's HTTP surface: token endpoints (v2 and v1), OIDC discovery, JWKS, instance
-discovery, and the admin-consent pages. The rules live in ``models.py``."""
+discovery, and the admin-consent pages (``urls.py`` maps paths to them). The rules live in
+``models/``; refusals are ``EntraError``s, rendered as the token endpoint renders them, except
+on the consent pages, which show Entra's sign-in error page."""
 
 from __future__ import annotations
 
@@ -9,13 +11,14 @@ import html
 import uuid
 from pathlib import Path
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from ..http import Req, Router, json_response
-from .models import MULTI_TENANT_AUDIENCES, PSEUDO_TENANTS, EntraError
+from ..http import Req, json_response
+from .exceptions import EntraError
+from .models import MULTI_TENANT_AUDIENCES, PSEUDO_TENANTS
 
 if TYPE_CHECKING:
     from ..world import World
@@ -67,84 +70,94 @@ def _with_query(uri: str, params: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=f"{parts.query}&{q}" if parts.query else q))
 
 
-def routes(world: World) -> Router:
-    r = Router(case_insensitive=True)
-    entra = world.entra
+class EntraResponses:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.entra = world.entra
 
     # ---- token endpoints -----------------------------------------------------------------
-    def token(req: Req, *, v1: bool) -> Response:
+    def token_v2(self, req: Req) -> Response:
+        return self._token(req, v1=False)
+
+    def token_v1(self, req: Req) -> Response:
+        return self._token(req, v1=True)
+
+    def _token(self, req: Req, *, v1: bool) -> Response:
         req.kind = "token"
         tenant_ref = req.params["tenant"]
         form = req.form() if req.body else {}
         req.caller = form.get("client_id")
-        t = entra.tenant(tenant_ref)
+        t = self.entra.tenant(tenant_ref)
         req.tenant = t["id"] if t else tenant_ref
         try:
-            body, tid, client_id = entra.client_credentials(
+            body, tid, client_id = self.entra.client_credentials(
                 tenant_ref, form, v1=v1, basic=_basic_auth(req)
             )
         except EntraError as e:
             req.extra["aadsts"] = e.code
-            raise e.http() from None
+            raise
         req.tenant, req.caller = tid, client_id
         return json_response(body, 200, {**_NO_STORE, "x-ms-request-id": str(uuid.uuid4())})
 
-    def token_get(req: Req) -> Response:
+    def token_get(self, req: Req) -> Response:
         raise EntraError(
             400,
             "invalid_request",
             900561,
             "The endpoint only accepts POST requests. Received a GET request.",
-        ).http()
-
-    r.add("POST", "/{tenant}/oauth2/v2.0/token", lambda req: token(req, v1=False))
-    r.add("POST", "/{tenant}/oauth2/token", lambda req: token(req, v1=True))
-    r.add("GET", "/{tenant}/oauth2/v2.0/token", token_get)
-    r.add("GET", "/{tenant}/oauth2/token", token_get)
+        )
 
     # ---- discovery -----------------------------------------------------------------------
-    def oidc(req: Req, *, v2: bool) -> Response:
-        try:
-            doc = entra.openid_configuration(req.params["tenant"], v2=v2)
-        except EntraError as e:
-            raise e.http() from None
+    def openid_configuration_v2(self, req: Req) -> Response:
+        return self._oidc(req, v2=True)
+
+    def openid_configuration_v1(self, req: Req) -> Response:
+        return self._oidc(req, v2=False)
+
+    def _oidc(self, req: Req, *, v2: bool) -> Response:
+        doc = self.entra.openid_configuration(req.params["tenant"], v2=v2)
         return json_response(doc, 200, {"Access-Control-Allow-Origin": "*"})
 
-    r.add("GET", "/{tenant}/v2.0/.well-known/openid-configuration", lambda req: oidc(req, v2=True))
-    r.add("GET", "/{tenant}/.well-known/openid-configuration", lambda req: oidc(req, v2=False))
-
-    @r.route("GET", "/{tenant}/discovery/instance")
-    def instance(req: Req) -> Response:
-        status, body = entra.instance_discovery(
+    def instance_discovery(self, req: Req) -> Response:
+        status, body = self.entra.instance_discovery(
             req.q("authorization_endpoint"), req.q("api-version")
         )
         return json_response(body, status)
 
-    def keys(req: Req) -> Response:
+    def keys(self, req: Req) -> Response:
         ref = req.params.get("tenant", "common")
-        if ref.lower() not in PSEUDO_TENANTS and entra.tenant(ref) is None:
-            raise entra_err(400, "invalid_tenant", 90002, f"Tenant '{ref}' not found.")
-        return json_response(entra.jwks(), 200, {"Access-Control-Allow-Origin": "*"})
-
-    r.add("GET", "/{tenant}/discovery/v2.0/keys", keys)
-    r.add("GET", "/{tenant}/discovery/keys", keys)
+        if ref.lower() not in PSEUDO_TENANTS and self.entra.tenant(ref) is None:
+            raise EntraError(400, "invalid_tenant", 90002, f"Tenant '{ref}' not found.")
+        return json_response(self.entra.jwks(), 200, {"Access-Control-Allow-Origin": "*"})
 
     # ---- admin consent -------------------------------------------------------------------
-    def consent_page(req: Req, *, v2: bool) -> Response:
+    def consent_page_v2(self, req: Req) -> Response:
+        return self._consent_page(req, v2=True)
+
+    def consent_page_v1(self, req: Req) -> Response:
+        return self._consent_page(req, v2=False)
+
+    def consent_decision_v2(self, req: Req) -> Response:
+        return self._consent_decision(req, v2=True)
+
+    def consent_decision_v1(self, req: Req) -> Response:
+        return self._consent_decision(req, v2=False)
+
+    def _consent_page(self, req: Req, *, v2: bool) -> Response:
         tenant_ref = req.params["tenant"]
         client_id, redirect_uri = req.q("client_id"), req.q("redirect_uri")
         scope, state = req.q("scope"), req.q("state")
         try:
-            app, tenant = entra.consent_target(
+            app, tenant = self.entra.consent_target(
                 tenant_ref, client_id, redirect_uri, v2=v2, scope=scope
             )
         except EntraError as e:
             return error_page(e)
         req.tenant = tenant["id"] if tenant else None
         req.caller = client_id
-        home = world.tenants.get(app.get("_tenant"))
+        home = self.world.tenants.get(app.get("_tenant"))
         home_name = home.get("displayName", app.get("_tenant")) if home else app.get("_tenant")
-        perms = entra.requested_permissions(
+        perms = self.entra.requested_permissions(
             app, tenant["id"] if tenant else app.get("_tenant"), scope if v2 else None
         )
         items = (
@@ -161,7 +174,7 @@ def routes(world: World) -> Router:
             opts = "".join(
                 f'<option value="{html.escape(t["id"])}">{html.escape(t.get("displayName", t["name"]))}'
                 f" ({html.escape(t.get('domain', ''))})</option>"
-                for t in sorted(world.tenants.all(), key=lambda d: d["name"])
+                for t in sorted(self.world.tenants.all(), key=lambda d: d["name"])
             )
             tenant_field = f'    <p>Consent as administrator of <select name="tenant" id="tenant">{opts}</select></p>'
             tenant_line = "Choose the organization to grant consent for"
@@ -190,7 +203,7 @@ def routes(world: World) -> Router:
         )
         return HTMLResponse(page, 200, headers=_NO_STORE)
 
-    def consent_decision(req: Req, *, v2: bool) -> Response:
+    def _consent_decision(self, req: Req, *, v2: bool) -> Response:
         form = req.form()
         tenant_ref = req.params["tenant"]
         if tenant_ref.lower() in PSEUDO_TENANTS and form.get("tenant"):
@@ -198,7 +211,7 @@ def routes(world: World) -> Router:
         client_id, redirect_uri = form.get("client_id"), form.get("redirect_uri")
         scope, state = form.get("scope") or None, form.get("state") or None
         try:
-            _app, tenant = entra.consent_target(
+            _app, tenant = self.entra.consent_target(
                 tenant_ref, client_id, redirect_uri, v2=v2, scope=scope
             )
             if tenant is None:
@@ -237,7 +250,7 @@ def routes(world: World) -> Router:
                 }
             return RedirectResponse(_with_query(redirect_uri, params), 302, headers=_NO_STORE)
         req.kind = "write"
-        world.directory.consent(tid, client_id, scope=scope if v2 else None)
+        self.world.directory.consent(tid, client_id, scope=scope if v2 else None)
         if v2:
             params = {"admin_consent": "True", "tenant": tid, "scope": scope or ""}
             if state is not None:
@@ -248,13 +261,3 @@ def routes(world: World) -> Router:
                 params["state"] = state
             params["admin_consent"] = "True"
         return RedirectResponse(_with_query(redirect_uri, params), 302, headers=_NO_STORE)
-
-    r.add("GET", "/{tenant}/v2.0/adminconsent", lambda req: consent_page(req, v2=True))
-    r.add("GET", "/{tenant}/adminconsent", lambda req: consent_page(req, v2=False))
-    r.add("POST", "/{tenant}/v2.0/adminconsent", lambda req: consent_decision(req, v2=True))
-    r.add("POST", "/{tenant}/adminconsent", lambda req: consent_decision(req, v2=False))
-    return r
-
-
-def entra_err(status: int, error: str, code: int, message: str) -> Any:
-    return EntraError(status, error, code, message).http()

@@ -1,4 +1,6 @@
-"""Managed-identity endpoints, one path prefix per simulated host (plain http, as on Azure).
+"""Managed-identity endpoints, one path prefix per simulated host (plain http, as on Azure;
+``urls.py`` maps paths to them). Their errors are the endpoints' own shapes (``HttpError``), and
+an Entra refusal is relayed the way each endpoint relays it.
 
 * IMDS (VMs): ``GET /hosts/{host}/metadata/identity/oauth2/token?api-version=2018-02-01
   &resource=...[&client_id|object_id|msi_res_id]`` with ``Metadata: true``. azure-identity
@@ -19,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from ..entra.models import EntraError
-from ..http import HttpError, Req, Router, json_response
+from ..entra.exceptions import EntraError
+from ..http import HttpError, Req, json_response
 from .models import (
     APP_SERVICE_KINDS,
     IMDS_KINDS,
@@ -75,11 +77,12 @@ def _appsvc_error(status: int, message: str) -> HttpError:
     )
 
 
-def routes(world: World) -> Router:
-    r = Router(case_insensitive=True)
+class IdentityResponses:
+    def __init__(self, world: World) -> None:
+        self.world = world
 
-    def _host(req: Req, kinds: tuple[str, ...]) -> dict[str, Any]:
-        h = find_host(world, req.params["host"])
+    def _host(self, req: Req, kinds: tuple[str, ...]) -> dict[str, Any]:
+        h = find_host(self.world, req.params["host"])
         if h is None or h["kind"] not in kinds:
             raise HttpError(Response(b"", 404))
         req.tenant = h.get("tenant")
@@ -87,9 +90,10 @@ def routes(world: World) -> Router:
         req.kind = "token"
         return h
 
-    @r.route("GET", "/hosts/{host}/metadata/identity/oauth2/token")
-    def imds_token(req: Req) -> Response:
-        h = _host(req, IMDS_KINDS)
+    def imds_token(self, req: Req) -> Response:
+        """IMDS (VMs): ``Metadata: true``, api-version, resource, optional identity selector."""
+        world = self.world
+        h = self._host(req, IMDS_KINDS)
         if req.header("metadata") != "true":
             raise _imds_error(400, "bad_request_102", "Required metadata header not specified")
         if not req.q("api-version"):
@@ -138,9 +142,10 @@ def routes(world: World) -> Router:
         }
         return json_response(body, 200, IMDS_HEADERS)
 
-    @r.route("GET", "/hosts/{host}/msi/token")
-    def appservice_token(req: Req) -> Response:
-        h = _host(req, APP_SERVICE_KINDS)
+    def appservice_token(self, req: Req) -> Response:
+        """App Service / Automation: ``X-IDENTITY-HEADER``, api-version 2019-08-01, resource."""
+        world = self.world
+        h = self._host(req, APP_SERVICE_KINDS)
         presented = req.header("x-identity-header") or ""
         if not hmac.compare_digest(presented.encode(), host_secret(world, h["name"]).encode()):
             raise _appsvc_error(
@@ -187,5 +192,3 @@ def routes(world: World) -> Router:
             },
             200,
         )
-
-    return r

@@ -3,7 +3,7 @@
 The endpoint is a data collection endpoint (``{monitor}/{dce key}``, as its ARM
 ``logsIngestion.endpoint`` says) or the monitor root. A caller needs the data action
 ``Microsoft.Insights/Telemetry/Write`` on the DCR (Monitoring Metrics Publisher); the body is a
-JSON array of records, gzip-compressed as the SDK sends it.
+JSON array of records, gzip-compressed as the SDK sends it. Errors are ARM's (``ArmError``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
+from ..arm.exceptions import ArmError
 from ..auth import MONITOR_AUDIENCES, AuthError, bearer_claims
-from ..http import HttpError, Req, Router, arm_error, empty
+from ..http import Req, empty
 
 if TYPE_CHECKING:
     from ..world import World
@@ -28,21 +29,6 @@ MAX_BODY = 1024 * 1024  # "Maximum size of API call: 1 MB", checked on the body 
 MAX_UNCOMPRESSED = 16 * MAX_BODY
 
 
-def routes(world: World) -> Router:
-    r = Router(case_insensitive=True)
-
-    def upload(req: Req) -> Response:
-        req.kind = "write"
-        try:
-            return _upload(world, req)
-        except HttpError as e:
-            return e.response
-
-    r.add("POST", "/dataCollectionRules/{dcr}/streams/{stream}", upload)
-    r.add("POST", "/{dce}/dataCollectionRules/{dcr}/streams/{stream}", upload)
-    return r
-
-
 def _challenge(world: World, description: str) -> dict[str, str]:
     return {
         "WWW-Authenticate": f'Bearer authorization_uri="{world.urls.authority}/", error="invalid_token", '
@@ -50,9 +36,10 @@ def _challenge(world: World, description: str) -> dict[str, str]:
     }
 
 
-def _upload(world: World, req: Req) -> Response:
+def upload(world: World, req: Req) -> Response:
+    req.kind = "write"
     if not req.q("api-version"):
-        raise arm_error(
+        raise ArmError(
             400,
             "MissingApiVersionParameter",
             "The api-version query parameter (?api-version=) is required for all requests.",
@@ -60,14 +47,14 @@ def _upload(world: World, req: Req) -> Response:
     try:
         claims = bearer_claims(req, MONITOR_AUDIENCES)
     except AuthError as e:
-        raise arm_error(401, e.code, e.message, _challenge(world, e.message)) from None
+        raise ArmError(401, e.code, e.message, _challenge(world, e.message)) from None
     dce_key = req.params.get("dce")
     if dce_key is not None and world.arm.dce_by_endpoint_key(dce_key) is None:
-        raise arm_error(404, "NotFound", f"Data collection endpoint '{dce_key}' not found.")
+        raise ArmError(404, "NotFound", f"Data collection endpoint '{dce_key}' not found.")
     immutable_id = req.params["dcr"]
     dcr = world.arm.dcr_by_immutable_id(immutable_id)
     if dcr is None:
-        raise arm_error(
+        raise ArmError(
             404, "NotFound", f"Data collection rule with immutable Id '{immutable_id}' not found."
         )
     tid, oid = claims.get("tid", ""), claims.get("oid", "")
@@ -75,7 +62,7 @@ def _upload(world: World, req: Req) -> Response:
         tid, oid, dcr["id"], TELEMETRY_WRITE, data=True
     )
     if not granted:
-        raise arm_error(
+        raise ArmError(
             403,
             "OperationFailed",
             "The authentication token provided does not have access to ingest data for the data "
@@ -88,14 +75,14 @@ def _upload(world: World, req: Req) -> Response:
     declared = _streams(dcr)
     match = next((s for s in declared if s.lower() == stream.lower()), None)
     if match is None:
-        raise arm_error(
+        raise ArmError(
             400,
             "InvalidStream",
             f"Stream '{stream}' is not declared in the data collection rule with immutable Id "
             f"'{immutable_id}'.",
         )
     if len(req.body) > MAX_BODY:
-        raise arm_error(
+        raise ArmError(
             413,
             "ContentLengthLimitExceeded",
             f"Maximum allowed content length: {MAX_BODY} bytes ({MAX_BODY // 1024 // 1024} MB). "
@@ -107,11 +94,11 @@ def _upload(world: World, req: Req) -> Response:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error):
-            raise arm_error(
+            raise ArmError(
                 400, "InvalidContentEncoding", "The request body could not be decompressed as gzip."
             ) from None
     if len(raw) > MAX_UNCOMPRESSED:
-        raise arm_error(
+        raise ArmError(
             413,
             "ContentLengthLimitExceeded",
             f"Maximum allowed content length: {MAX_UNCOMPRESSED} bytes. Provided content length: "
@@ -120,11 +107,11 @@ def _upload(world: World, req: Req) -> Response:
     try:
         body: Any = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
-        raise arm_error(400, "InvalidPayload", "The request body is not valid JSON.") from None
+        raise ArmError(400, "InvalidPayload", "The request body is not valid JSON.") from None
     if isinstance(body, dict):
         body = [body]
     if not isinstance(body, list) or not all(isinstance(x, dict) for x in body):
-        raise arm_error(400, "InvalidPayload", "The request body must be a JSON array of objects.")
+        raise ArmError(400, "InvalidPayload", "The request body must be a JSON array of objects.")
     world.monitor.ingest(
         tenant=tid,
         dcr_id=dcr["id"],
