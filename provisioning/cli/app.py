@@ -225,12 +225,18 @@ def _show_plan(printer: Printer, outcome, output: PlanFmt, title: str = "xtenant
         data["errors"] = [{"address": f.address, "message": f.message} for f in outcome.failures]
         printer.json(data)
         return
-    printer.line(
-        render_markdown(outcome.plan, title=title)
-        if output is PlanFmt.markdown
-        else render_text(outcome.plan)
-    )
-    _report_failures(printer, outcome)
+    if outcome.failures:  # a plan built on failed reads is not a plan
+        _report_failures(printer, outcome)
+        printer.line(
+            f"Plan incomplete: {len(outcome.failures)} object(s) could not be read (see "
+            "above); nothing is shown for them or for what depends on them."
+        )
+        if not outcome.plan.has_changes:
+            return
+    if output is PlanFmt.markdown:
+        printer.line(render_markdown(outcome.plan, title=title))
+    else:
+        printer.plan(render_text(outcome.plan))
 
 
 def _plan_exit(outcome, detailed_exitcode: bool) -> None:
@@ -240,14 +246,25 @@ def _plan_exit(outcome, detailed_exitcode: bool) -> None:
         raise typer.Exit(exitcodes.CHANGES)
 
 
-def _apply_flow(printer: Printer, plan_fn, apply_fn, *, yes: bool, output: Fmt) -> None:
-    """Plan, show, confirm (unless --yes), apply, then report what was verified."""
+def _apply_flow(
+    printer: Printer,
+    plan_fn,
+    apply_fn,
+    *,
+    yes: bool,
+    output: Fmt,
+    yes_privileged: bool = False,
+) -> None:
+    """Plan, show, confirm (unless --yes), apply, then report what was verified.
+
+    Privileged grants (a role or permission that can change or grant anything) are asked
+    for a second time, by name, unless ``--yes-privileged``: ``--yes`` alone never grants them.
+    """
     from provisioning.core.plan import render_text
 
     planned = plan_fn()
     printer.clear_progress()
     if planned.failures:
-        printer.line(render_text(planned.plan))
         _report_failures(printer, planned)
         raise typer.Exit(exitcodes.ERROR)
     if not planned.plan.has_changes:
@@ -259,11 +276,27 @@ def _apply_flow(printer: Printer, plan_fn, apply_fn, *, yes: bool, output: Fmt) 
             printer.summary(planned.plan.summary(), ok=True)
         return
     if output is not Fmt.json:
-        printer.line(render_text(planned.plan))
+        printer.plan(render_text(planned.plan))
+    interactive = sys.stdin.isatty()
     if not yes:
-        if not sys.stdin.isatty():
+        if not interactive:
             _fail(printer, "changes are pending; re-run with --yes to apply them non-interactively")
         if not typer.confirm("Apply these changes?", default=False):
+            _fail(printer, "cancelled; nothing was changed")
+    privileged = planned.plan.privileged
+    if privileged and not yes_privileged:
+        names = "; ".join(c.address for c in privileged)
+        if not interactive:
+            _fail(
+                printer,
+                f"the plan grants privileged access ({names}): read it, then re-run with "
+                "--yes-privileged to grant it; nothing was changed",
+            )
+        for c in privileged:
+            printer.plan(f"!! {c.address}: {c.privileged}")
+        if not typer.confirm(
+            f"{len(privileged)} of these grant privileged access. Grant them?", default=False
+        ):
             _fail(printer, "cancelled; nothing was changed")
     outcome = apply_fn()
     printer.clear_progress()
@@ -355,16 +388,19 @@ KitOpt = Annotated[Path, typer.Option("--kit", help="The kit.json the provider s
 
 
 def _load_kit(printer: Printer, kit: Path):
+    """The kit and the cloud to apply it with, or exit 1 naming every bad field."""
     from provisioning.core.clouds import CloudError
-    from provisioning.core.runner import kit_cloud, load_kit_spec
+    from provisioning.core.runner import load_customer_kit
+    from provisioning.kit.model import KitError
 
     try:
-        data, spec = load_kit_spec(kit)
-        return spec, kit_cloud(data, STATE.cloud)
+        return load_customer_kit(kit, STATE.cloud)
     except CloudError as exc:
         _fail(printer, f"--cloud: {exc}")
-    except (OSError, ValueError) as exc:
-        _fail(printer, f"{kit}: {exc}")
+    except KitError as exc:
+        for issue in exc.issues:
+            printer.issue(issue)
+        raise typer.Exit(exitcodes.ERROR) from None
 
 
 @customer_app.command("plan")
@@ -381,11 +417,13 @@ def customer_plan(
     spec, cloud = _load_kit(printer, kit)
     outcome = run(spec, cloud, Options(progress=_progress(printer)))
     printer.clear_progress()
-    _show_plan(printer, outcome, output, title=f"xtenant customer plan: {spec.name}")
+    _show_plan(printer, outcome, output, title=f"xtenant customer plan: {spec.customer.name}")
     _plan_exit(outcome, detailed_exitcode)
 
 
-def _customer_flow(kit: Path, *, yes: bool, output: Fmt, remove: bool) -> None:
+def _customer_flow(
+    kit: Path, *, yes: bool, output: Fmt, remove: bool, yes_privileged: bool = False
+) -> None:
     from provisioning.core.runner import Options
     from provisioning.core.runner import customer_apply as run_apply
     from provisioning.core.runner import customer_plan as run_plan
@@ -399,13 +437,28 @@ def _customer_flow(kit: Path, *, yes: bool, output: Fmt, remove: bool) -> None:
         lambda: run_apply(spec, cloud, opts, remove=remove),
         yes=yes,
         output=output,
+        yes_privileged=yes_privileged,
     )
 
 
+YesPrivilegedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--yes-privileged",
+        help="Also grant what the plan marks PRIVILEGED without asking again.",
+    ),
+]
+
+
 @customer_app.command("apply")
-def customer_apply(kit: KitOpt, yes: YesOpt = False, output: OutputOpt = Fmt.table) -> None:
+def customer_apply(
+    kit: KitOpt,
+    yes: YesOpt = False,
+    yes_privileged: YesPrivilegedOpt = False,
+    output: OutputOpt = Fmt.table,
+) -> None:
     """Consent to the provider's app and grant exactly the kit's roles."""
-    _customer_flow(kit, yes=yes, output=output, remove=False)
+    _customer_flow(kit, yes=yes, output=output, remove=False, yes_privileged=yes_privileged)
 
 
 @customer_app.command("remove")
@@ -888,8 +941,13 @@ def demo(
 
 
 def main() -> None:
+    from provisioning.core.errors import XtenantError
+
     try:
         app()
+    except XtenantError as exc:  # one line, the address and the fix; never a traceback
+        Printer().error(str(exc))
+        sys.exit(exitcodes.ERROR)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)

@@ -403,11 +403,10 @@ def _bicep_plan(kit: Kit) -> _BicepPlan:
 
 
 def _az_role(role: Any) -> str:
-    """``--role`` for az: the definition id under the scope's subscription (az then uses it
-    as is), or the GUID where the scope has no subscription."""
-    sub = armid.parse(role.scope).subscription_id
-    if sub:
-        return f"/subscriptions/{sub}{role.role_definition_id}"
+    """``--role`` for az: the kit's definition id where it lies under a subscription (az
+    then uses it as is), or the GUID where the scope has no subscription."""
+    if str(role.role_definition_id).startswith("/subscriptions/"):
+        return str(role.role_definition_id)
     return str(role.role_id)
 
 

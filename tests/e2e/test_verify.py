@@ -16,7 +16,8 @@ from e2e_world import Home, Raw
 from provisioning.chain.verify import Row, VerifyReport, render_table, verify
 from provisioning.core.catalog import graph, roles
 from provisioning.core.runner import customer_apply
-from provisioning.customer.spec import CustomerSpec, GraphRole, RoleGrant
+from provisioning.kit.ids import assignment_name, role_definition_id
+from provisioning.kit.model import Kit, KitRole, build_kit, graph_roles
 
 pytestmark = pytest.mark.e2e
 
@@ -38,12 +39,6 @@ ADMIN_VARS = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID")
 FIC_PATH = (
     "applications(uniqueName='contoso-log-forwarder')/federatedIdentityCredentials/mi-umi-vector"
 )
-
-
-def _assignment_name(scope: str, role_id: str, app_id: str) -> str:
-    from provisioning.kit.model import assignment_name
-
-    return assignment_name(scope, role_id, app_id)
 
 
 class Chain:
@@ -91,30 +86,33 @@ class Chain:
     # ---- the customer side, as each customer's admin -----------------------------------
     def spec(
         self, customer: str, *, roles_: tuple[Any, ...] | None = None, graph_: bool = True
-    ) -> CustomerSpec:
+    ) -> Kit:
+        """The kit for ``customer``, with the grants narrowed to ``roles_`` / no Graph."""
+        config = self.home.loaded().config
+        app_id = self.app_ids[config.customer(customer).app]
+        kit = build_kit(config, self.home.cloud, customer, app_id=app_id, home_identities={})
         if customer == "litware":
-            app_id = self.app_ids["logs"]
             grants = roles_ if roles_ is not None else ((MMP, DCR),)
-            return CustomerSpec(
-                name="litware",
-                tenant=self.tid["litware"],
-                app_id=app_id,
-                app_display_name="Contoso Log Forwarder",
-                home_tenant=self.tid["contoso"],
-                roles=tuple(
-                    RoleGrant(r.name, r.id, scope, _assignment_name(scope, r.id, app_id))
-                    for r, scope in grants
-                ),
-                graph_roles=(),
+            ordered = tuple(
+                KitRole(
+                    role=r.name,
+                    role_id=r.id,
+                    role_definition_id=role_definition_id(r.id, scope),
+                    scope=scope,
+                    why=None,
+                    description=r.description,
+                    assignment_name=assignment_name(scope, r.id, app_id),
+                )
+                for r, scope in grants
             )
-        return CustomerSpec(
-            name="fabrikam",
-            tenant=self.tid["fabrikam"],
-            app_id=self.app_ids["m365"],
-            app_display_name="Contoso M365 Manager",
-            home_tenant=self.tid["contoso"],
-            roles=(),
-            graph_roles=(GraphRole(SITES_READ_ALL.value, SITES_READ_ALL.id),) if graph_ else (),
+            return kit.model_copy(
+                update={
+                    "roles": ordered,
+                    "assignment_names": tuple(r.assignment_name for r in ordered),
+                }
+            )
+        return kit.model_copy(
+            update={"graph_app_roles": graph_roles([SITES_READ_ALL] if graph_ else [])}
         )
 
     def onboard(self, customer: str, **kw: Any) -> None:
@@ -382,7 +380,7 @@ def test_several_identities_and_none_chosen(chain: Chain) -> None:
 
 def test_role_missing_on_the_dcr(chain: Chain) -> None:
     chain.onboard("litware")
-    name = _assignment_name(DCR, MMP.id, chain.app_ids["logs"])
+    name = assignment_name(DCR, MMP.id, chain.app_ids["logs"])
     r = chain.litware.arm(
         "DELETE", f"{DCR}/providers/Microsoft.Authorization/roleAssignments/{name}", "2022-04-01"
     )

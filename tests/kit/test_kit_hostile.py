@@ -34,8 +34,9 @@ DESCRIPTION = "What for: " + EVIL + "\n# Heading?\n```\nfence"
 WHY = "Because " + EVIL + "\n\n- list?"
 PUBLISHER = "Pub " + EVIL
 CONTACT = "ops+" + EVIL
-RG = "rg-$(touch PWNED3)`x`${y}'q'\"d\""
-DCR = "dcr-'; Remove-Item x; '${z}`$(touch PWNED4)\" <b>"
+RG = "rg-$(touch${IFS}PWNED3)`x`${y}'q'\"d\""
+# no whitespace: an ARM id holding any is refused before it gets here (kit trust, item 5)
+DCR = "dcr-';Remove-Item(x);'${z}`$(touch${IFS}PWNED4)\"<b>"
 SCOPE = (
     f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/"
     f"Microsoft.Insights/dataCollectionRules/{DCR}"

@@ -179,10 +179,11 @@ def test_shell_script_assigns_each_role_once(rendered: Path, fake_az) -> None:  
     creates = [c for c in calls if c[:3] == ["role", "assignment", "create"]]
     [create] = creates
     role = kit["roles"][0]
-    sub = role["scope"].split("/")[2]
     assert _opt(create, "--assignee-object-id") == SP_OBJECT_ID
     assert _opt(create, "--assignee-principal-type") == "ServicePrincipal"
-    assert _opt(create, "--role") == f"/subscriptions/{sub}{role['role_definition_id']}"
+    # the kit's definition id, under the scope's subscription: computed once, in kit/ids.py
+    assert _opt(create, "--role") == role["role_definition_id"]
+    assert role["role_definition_id"].startswith(f"/subscriptions/{role['scope'].split('/')[2]}/")
     assert _opt(create, "--scope") == role["scope"]
     assert _opt(create, "--name") == role["assignment_name"]
     assert [
@@ -313,7 +314,7 @@ def test_bicep_role_assignments_are_deterministic_service_principal_assignments(
     main = (rendered / "litware" / "customer.bicep").read_text()
     for role in kit["roles"]:
         assert f"name: '{role['assignment_name']}'" in main
-        assert f"roleDefinitionId: '{role['role_id']}'" in main
+        assert f"roleDefinitionId: '{role['role_definition_id']}'" in main
     module = (
         rendered
         / "litware"
