@@ -35,9 +35,8 @@ from provisioning.config import (
     StreamName,
     TenantRef,
     UniqueName,
-    _did_you_mean,
-    _format_path,
-    _show,
+    show,
+    validation_issues,
 )
 from provisioning.core import armid, bounded
 from provisioning.core.catalog import graph as graph_catalog
@@ -257,8 +256,7 @@ def build_kit(
     try:
         return _build(config, cloud, customer, app, app_id, home_identities)
     except ValidationError as exc:  # a value the kit cannot carry (e.g. app_id not a GUID)
-        issues = [_issue(err, "build_kit") for err in exc.errors(include_url=False)]
-        raise KitError(issues) from None
+        raise KitError(validation_issues(exc, None, source="build_kit")) from None
 
 
 def _build(
@@ -415,7 +413,7 @@ def load_kit(path: str | Path) -> Kit:
 def kit_from_json(data: Any, *, source: str | None = None) -> Kit:
     """Validate the parsed content of ``kit.json`` (see ``load_kit``)."""
     if not isinstance(data, dict):
-        raise KitError([Issue("", "a kit is a JSON object", source, found=_show(data))])
+        raise KitError([Issue("", "a kit is a JSON object", source, found=show(data))])
     version = data.get("schema_version")
     if version == 1:
         data = _upgrade_v1(data)
@@ -436,7 +434,7 @@ def kit_from_json(data: Any, *, source: str | None = None) -> Kit:
                     "schema_version",
                     message,
                     source,
-                    found=None if version is None else _show(version),
+                    found=None if version is None else show(version),
                     expected=str(KIT_SCHEMA_VERSION),
                 )
             ]
@@ -444,7 +442,7 @@ def kit_from_json(data: Any, *, source: str | None = None) -> Kit:
     try:
         kit = Kit.model_validate(data)
     except ValidationError as exc:
-        raise KitError([_issue(err, source) for err in exc.errors(include_url=False)]) from None
+        raise KitError(validation_issues(exc, Kit, source=source)) from None
     problems = consistency_issues(kit, source)
     if problems:
         raise KitError(problems)
@@ -534,7 +532,7 @@ def consistency_issues(kit: Kit, source: str | None = None) -> list[Issue]:
                 "assignment_names",
                 "must list roles[].assignment_name in the same order",
                 source,
-                found=_show(list(kit.assignment_names)),
+                found=show(list(kit.assignment_names)),
             )
         )
     declared = {g.id for g in kit.graph_app_roles}
@@ -560,64 +558,6 @@ def consistency_issues(kit: Kit, source: str | None = None) -> list[Issue]:
             )
         )
     return out
-
-
-def _issue(err: Any, source: str | None) -> Issue:
-    loc = tuple(err["loc"])
-    path = _format_path(loc)
-    kind, ctx = err["type"], err.get("ctx") or {}
-    if kind == "xtenant":
-        return Issue(path, err["msg"], source, found=ctx.get("found"), expected=ctx.get("expected"))
-    if kind == "missing":
-        return Issue(path, f"missing required field '{loc[-1]}'", source)
-    if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        known = list(model.model_fields) if model else []
-        hint = _did_you_mean(str(loc[-1]), known)
-        return Issue(
-            path,
-            f"unknown field '{loc[-1]}'{hint}",
-            source,
-            expected="one of " + ", ".join(known) if known else None,
-        )
-    found = _show(err.get("input"))
-    if kind in _TYPE_WORDS:
-        return Issue(path, f"expected {_TYPE_WORDS[kind]}", source, found=found)
-    msg = str(err["msg"])
-    return Issue(path, msg[:1].lower() + msg[1:], source, found=found)
-
-
-_TYPE_WORDS = {
-    "string_type": "a string",
-    "tuple_type": "a list (JSON array)",
-    "list_type": "a list (JSON array)",
-    "model_type": "an object",
-    "dict_type": "an object",
-    "model_attributes_type": "an object",
-    "int_type": "an integer",
-    "literal_error": "one of the allowed values",
-}
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class at a location of a kit (for "unknown field" hints)."""
-    model: type[BaseModel] = Kit
-    for seg in loc:
-        if isinstance(seg, int):
-            continue
-        field = model.model_fields.get(str(seg))
-        if field is None:
-            return None
-        ann = field.annotation
-        inner = getattr(ann, "__args__", None)
-        candidates = [ann, *(inner or ())]
-        nxt = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
-        )
-        if nxt is None:
-            return None
-        model = nxt
-    return model
 
 
 # =====================================================================================

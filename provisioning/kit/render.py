@@ -1,21 +1,9 @@
-"""Rendering the onboarding kit: the customer's folder, the home-side snippets, the landing page.
+"""Rendering one customer's onboarding kit: the customer's folder (page, README, scripts,
+Bicep, ``kit.json``), the home-side snippets, and ``render_all`` for every customer plus the
+landing page.
 
-Templates are jinja2 files under ``templates/`` (repository root; shipped in the wheel as
-``provisioning/templates``).  Every value is escaped for the language it lands in, by a
-filter named after that language:
-
-    sh      a bash word (single-quoted, as shlex.quote)
-    ps      a PowerShell single-quoted string (all four single-quote characters doubled)
-    bicep   a Bicep string ('...' with \\ \\' \\$ \\n ... escapes)
-    json    a JSON string
-    toml    a TOML basic string;  vector: the same with Vector's ``$`` interpolation escaped
-    py      a Python string literal
-    md      Markdown inline text (every ASCII punctuation character backslash-escaped)
-    mdcode  a Markdown code span;  md_code(lang): a fenced code block
-    oneline text for a comment: control characters and line breaks become spaces
-
-HTML templates (``*.html.j2``) are autoescaped; the others are not, so a value without a
-filter in a script is a bug (the tests render hostile values through every file).
+The jinja2 machinery and the per-language escaping filters are in ``templating.py``; the
+landing page in ``landing.py``.
 
 Rendering is deterministic: no clock, no randomness, no absolute paths, sorted where the
 order carries no meaning, so the same input gives byte-identical files.
@@ -23,19 +11,13 @@ order carries no meaning, so the same input gives byte-identical files.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import os
 import re
-import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from markupsafe import Markup
 
 from provisioning.config import Config
@@ -43,211 +25,19 @@ from provisioning.core import armid
 from provisioning.core.catalog import GRAPH_APP_ID
 from provisioning.core.clouds import Cloud
 
+from .landing import LANDING_DIR, render_landing
 from .model import KIT_SCHEMA_VERSION, Kit, Workload, build_kit
+from .templating import bicep_quote, csp_hash, render, static, templates_dir, write_file
 
-TEMPLATES_ENV = "XTENANT_TEMPLATES"
-"""Environment variable naming a templates folder to use instead of the shipped one."""
+__all__ = ["render_all", "render_kit", "render_landing", "scope_info", "templates_dir"]
+"""``render_landing`` and ``templates_dir`` live in ``landing.py`` and ``templating.py``;
+``provisioning.kit`` imports them from here too."""
 
 GRAPH_BICEP_EXTENSION = "br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:1.0.0"
 """The Microsoft Graph Bicep extension (v1.0 types, GA July 2025; needs Bicep >= 0.36.1)."""
 
 ROLE_ASSIGNMENT_API = "2022-04-01"
-LANDING_DIR = "landing"
 HOME_DIR = "home"
-
-# --------------------------------------------------------------------------------------
-# Finding the templates
-# --------------------------------------------------------------------------------------
-
-
-def templates_dir() -> Path:
-    """The templates folder: ``$XTENANT_TEMPLATES``, else the one shipped in the package
-    (``provisioning/templates``, from a wheel), else ``<repo>/templates`` (a checkout)."""
-    override = os.environ.get(TEMPLATES_ENV)
-    if override:
-        return Path(override)
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "templates", package.parent / "templates"):
-        if (candidate / "kit").is_dir():
-            return candidate
-    raise FileNotFoundError(
-        f"xtenant's templates are missing (looked in {package / 'templates'} and "
-        f"{package.parent / 'templates'}); reinstall xtenant or set {TEMPLATES_ENV}"
-    )
-
-
-# --------------------------------------------------------------------------------------
-# Escaping, one function per target language
-# --------------------------------------------------------------------------------------
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    return str(value).replace("\x00", "")
-
-
-def sh_quote(value: Any) -> str:
-    """A bash word that expands to exactly ``value`` (never interpolated)."""
-    return shlex.quote(_text(value))
-
-
-_PS_QUOTES = re.compile("(['\u2018\u2019\u201a\u201b])")
-
-
-_SHELLCHECK_NOISE = (
-    ("SC2016", re.compile(r"[$`]")),  # "expressions don't expand in single quotes": on purpose
-    ("SC1110", re.compile("[\u2018\u2019\u201c\u201d]")),  # unicode quotes: literal text here
-    ("SC1111", re.compile("[\u2018\u2019\u201c\u201d]")),
-    ("SC1112", re.compile("[\u2018\u2019\u201c\u201d]")),
-    ("SC1017", re.compile("\r")),  # a carriage return inside a quoted value
-)
-
-
-def shellcheck_directive(*values: Any) -> str:
-    """``# shellcheck disable=...`` for a command whose quoted values would make shellcheck
-    warn about literal text (``$``, backticks, typographic quotes), or ``""``."""
-    text = "".join(_text(v) for v in values)
-    codes = [code for code, pattern in _SHELLCHECK_NOISE if pattern.search(text)]
-    return f"# shellcheck disable={','.join(codes)}\n" if codes else ""
-
-
-def ps_quote(value: Any) -> str:
-    """A PowerShell single-quoted (verbatim) string.  PowerShell also ends such a string
-    at the typographic quotes U+2018..U+201B, so each of them is doubled too."""
-    return "'" + _PS_QUOTES.sub(r"\1\1", _text(value)) + "'"
-
-
-_BICEP_ESCAPES = {"\\": "\\\\", "'": "\\'", "$": "\\$", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def bicep_quote(value: Any) -> str:
-    """A Bicep string literal; ``$`` is escaped so ``${...}`` never interpolates."""
-    out = []
-    for ch in _text(value):
-        if ch in _BICEP_ESCAPES:
-            out.append(_BICEP_ESCAPES[ch])
-        elif _CONTROL.match(ch):
-            out.append(f"\\u{{{ord(ch):X}}}")
-        else:
-            out.append(ch)
-    return "'" + "".join(out) + "'"
-
-
-def json_quote(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f"}
-_TOML_ESCAPES["\r"] = "\\r"
-
-
-def toml_quote(value: Any) -> str:
-    """A TOML basic string."""
-    out = []
-    for ch in _text(value):
-        if ch in _TOML_ESCAPES:
-            out.append(_TOML_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def vector_quote(value: Any) -> str:
-    """A TOML string for a Vector configuration: Vector interpolates ``$VAR`` and
-    ``${VAR}`` in its configuration files, and reads ``$$`` as a literal ``$``."""
-    return toml_quote(_text(value).replace("$", "$$"))
-
-
-def py_quote(value: Any) -> str:
-    """A Python literal (``repr``: always valid Python, never interpolated)."""
-    return repr(value) if not isinstance(value, str) else repr(_text(value))
-
-
-def oneline(value: Any) -> str:
-    """Text safe inside a one-line comment of any of the languages above."""
-    return " ".join(_CONTROL.sub(" ", _text(value)).split())
-
-
-_MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")
-
-
-def md_inline(value: Any) -> str:
-    """Markdown (CommonMark) inline text: any ASCII punctuation may be backslash-escaped,
-    so all of it is; line breaks become spaces so a value cannot start a block."""
-    return _MD_PUNCT.sub(r"\\\1", oneline(value))
-
-
-def md_code_span(value: Any) -> str:
-    """A Markdown code span (on one line), its backtick run longer than any inside."""
-    text = oneline(value)
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    ticks = "`" * (longest + 1)
-    pad = " " if text[:1] == "`" or text[-1:] == "`" else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
-
-
-def md_code(value: Any, lang: str = "") -> str:
-    """A fenced code block, its fence longer than any run of backticks inside."""
-    text = _text(value).rstrip("\n")
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{lang}\n{text}\n{fence}"
-
-
-def _csp_hash(script: str) -> str:
-    digest = hashlib.sha256(script.encode("utf-8")).digest()
-    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
-
-
-# --------------------------------------------------------------------------------------
-# The jinja2 environment
-# --------------------------------------------------------------------------------------
-
-
-@cache
-def _environment(root: str) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(root),
-        autoescape=lambda name: bool(name and name.endswith(".html.j2")),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(
-        sh=sh_quote,
-        ps=ps_quote,
-        bicep=bicep_quote,
-        json=json_quote,
-        toml=toml_quote,
-        vector=vector_quote,
-        py=py_quote,
-        md=md_inline,
-        md_code=md_code,
-        mdcode=md_code_span,
-        oneline=oneline,
-    )
-    env.globals["shellcheck_directive"] = shellcheck_directive
-    return env
-
-
-def environment() -> jinja2.Environment:
-    return _environment(str(templates_dir()))
-
-
-def _render(name: str, **context: Any) -> str:
-    text = environment().get_template(name).render(**context)
-    return text if text.endswith("\n") else text + "\n"
-
-
-def _static(name: str) -> str:
-    return (templates_dir() / name).read_text(encoding="utf-8")
-
 
 # --------------------------------------------------------------------------------------
 # What the templates are given
@@ -464,18 +254,8 @@ def _context(kit: Kit) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------
-# Writing files
+# Writing the kit
 # --------------------------------------------------------------------------------------
-
-
-def _write(path: Path, text: str, *, executable: bool = False, bom: bool = False) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8")
-    if bom:
-        data = b"\xef\xbb\xbf" + data
-    path.write_bytes(data)
-    path.chmod(0o755 if executable else 0o644)
-    return path
 
 
 def render_kit(kit: Kit, out_dir: Path, *, workload: Mapping[str, Any] | None = None) -> list[Path]:
@@ -491,16 +271,16 @@ def render_kit(kit: Kit, out_dir: Path, *, workload: Mapping[str, Any] | None = 
 
     # The scripts first: the page and the README show them.
     scripts = {
-        "assign-roles.sh": _render("kit/assign-roles.sh.j2", **ctx),
-        "assign-roles.ps1": _render("kit/assign-roles.ps1.j2", **ctx),
-        "customer.bicep": _render("kit/customer.bicep.j2", **ctx),
+        "assign-roles.sh": render("kit/assign-roles.sh.j2", **ctx),
+        "assign-roles.ps1": render("kit/assign-roles.ps1.j2", **ctx),
+        "customer.bicep": render("kit/customer.bicep.j2", **ctx),
     }
     modules = {
-        path: _render("kit/modules/role-assignment.bicep.j2", module=module, **ctx)
+        path: render("kit/modules/role-assignment.bicep.j2", module=module, **ctx)
         for path, module in sorted(bicep.modules.items())
     }
     snippets = {
-        name: _render(f"kit/snippets/{name}.j2", **ctx).rstrip("\n")
+        name: render(f"kit/snippets/{name}.j2", **ctx).rstrip("\n")
         for name in (
             "run-az.sh",
             "run-ps.ps1",
@@ -525,36 +305,38 @@ def render_kit(kit: Kit, out_dir: Path, *, workload: Mapping[str, Any] | None = 
         *modules,
     ]
     ctx.update(scripts=scripts, modules=modules, snippets=snippets, files=files)
-    copy_js = _static("kit/copy.js")
+    copy_js = static("kit/copy.js")
     ctx.update(
-        css=Markup(_static("kit/style.css")),
+        css=Markup(static("kit/style.css")),
         copy_js=Markup(copy_js),
-        script_hash=_csp_hash(copy_js),
+        script_hash=csp_hash(copy_js),
     )
 
-    written.append(_write(out_dir / "index.html", _render("kit/index.html.j2", **ctx)))
-    written.append(_write(out_dir / "README.md", _render("kit/README.md.j2", **ctx)))
-    written.append(_write(out_dir / "kit.json", kit.dumps()))
-    written.append(_write(out_dir / "assign-roles.sh", scripts["assign-roles.sh"], executable=True))
+    written.append(write_file(out_dir / "index.html", render("kit/index.html.j2", **ctx)))
+    written.append(write_file(out_dir / "README.md", render("kit/README.md.j2", **ctx)))
+    written.append(write_file(out_dir / "kit.json", kit.dumps()))
+    written.append(
+        write_file(out_dir / "assign-roles.sh", scripts["assign-roles.sh"], executable=True)
+    )
     # A BOM so that Windows PowerShell 5.1 reads non-ASCII names as UTF-8.
-    written.append(_write(out_dir / "assign-roles.ps1", scripts["assign-roles.ps1"], bom=True))
-    written.append(_write(out_dir / "customer.bicep", scripts["customer.bicep"]))
+    written.append(write_file(out_dir / "assign-roles.ps1", scripts["assign-roles.ps1"], bom=True))
+    written.append(write_file(out_dir / "customer.bicep", scripts["customer.bicep"]))
     params = {
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
         "deploymentParameters.json#",
         "contentVersion": "1.0.0.0",
         "parameters": {"appId": {"value": kit.app_id}},
     }
-    written.append(_write(out_dir / "customer.parameters.json", _dumps(params)))
+    written.append(write_file(out_dir / "customer.parameters.json", _dumps(params)))
     bicepconfig = {"extensions": {"microsoftGraphV1": GRAPH_BICEP_EXTENSION}}
-    written.append(_write(out_dir / "bicepconfig.json", _dumps(bicepconfig)))
+    written.append(write_file(out_dir / "bicepconfig.json", _dumps(bicepconfig)))
     stale_modules = out_dir / "modules"
     if stale_modules.is_dir():  # role assignments no longer asked for
         for old in stale_modules.glob("role-assignment*.bicep"):
             if f"modules/{old.name}" not in modules:
                 old.unlink()
     for path, text in modules.items():
-        written.append(_write(out_dir / path, text))
+        written.append(write_file(out_dir / path, text))
 
     effective = Workload.model_validate(workload) if workload is not None else kit.workload
     if effective is not None:
@@ -615,33 +397,14 @@ def _render_home(kit: Kit, ctx: dict[str, Any], workload: Workload, home: Path) 
     written = []
     files = ["README.md", "workload.py"] + (["vector.toml"] if logs else [])
     hctx["home_files"] = files
-    written.append(_write(home / "README.md", _render("home/README.md.j2", **hctx)))
-    written.append(_write(home / "workload.py", _render("home/workload.py.j2", **hctx)))
+    written.append(write_file(home / "README.md", render("home/README.md.j2", **hctx)))
+    written.append(write_file(home / "workload.py", render("home/workload.py.j2", **hctx)))
     vector = home / "vector.toml"
     if logs:
-        written.append(_write(vector, _render("home/vector.toml.j2", **hctx)))
+        written.append(write_file(vector, render("home/vector.toml.j2", **hctx)))
     elif vector.exists():
         vector.unlink()
     return written
-
-
-def render_landing(
-    out_dir: Path, *, publisher: str | None = None, contact: str | None = None
-) -> Path:
-    """The page behind the apps' redirect URI: reads what Entra's admin consent sends back
-    (``admin_consent``, ``tenant``, ``error``, ``error_description``, ``state``) and tells
-    the admin what happened and what to do next.  Written to ``out_dir/index.html``."""
-    out_dir = Path(out_dir)
-    js = _static("landing/landing.js")
-    text = _render(
-        "landing/index.html.j2",
-        css=Markup(_static("kit/style.css")),
-        landing_js=Markup(js),
-        script_hash=_csp_hash(js),
-        publisher=publisher,
-        contact=contact,
-    )
-    return _write(out_dir / "index.html", text)
 
 
 def render_all(

@@ -27,7 +27,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from provisioning.ci.workflows import (
+from provisioning.ci import (
     OUTPUTS,
     Permission,
     config_variables,
@@ -604,7 +604,7 @@ def test_format_permissions_prints_roles_and_grant_commands(sandbox_config: Conf
 
 
 def test_config_path_for(tmp_path: Path) -> None:
-    from provisioning.ci.workflows import config_path_for
+    from provisioning.ci import config_path_for
 
     (tmp_path / "ops").mkdir()
     assert config_path_for(tmp_path / "ops" / "x.yaml", tmp_path) == "ops/x.yaml"
@@ -614,7 +614,7 @@ def test_config_path_for(tmp_path: Path) -> None:
 
 
 def test_every_supported_host_kind_has_a_role() -> None:
-    from provisioning.ci.workflows import _HOST_ROLES
+    from provisioning.ci.permissions import _HOST_ROLES
     from provisioning.core import armid
 
     assert {t.lower() for t in armid.supported_host_types()} <= set(_HOST_ROLES)

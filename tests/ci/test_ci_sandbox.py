@@ -25,7 +25,7 @@ import httpx
 import pytest
 from e2e_world import Raw
 
-from provisioning.ci.workflows import pipeline_permissions
+from provisioning.ci import pipeline_permissions
 from provisioning.config import load_config
 
 pytestmark = pytest.mark.e2e

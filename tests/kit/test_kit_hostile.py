@@ -140,7 +140,8 @@ def test_shell_script_quotes_everything(hostile: Path, fake_az, tmp_path: Path) 
 
 def test_shell_snippets_quote_everything(hostile: Path) -> None:
     """The commands shown in the page and README (not files) are valid bash too."""
-    from provisioning.kit.render import _context, _render
+    from provisioning.kit.render import _context
+    from provisioning.kit.templating import render as _render
 
     kit = load_kit(hostile / "kit.json")
     ctx = _context(kit)
@@ -168,7 +169,8 @@ def test_powershell_quotes_everything(hostile: Path) -> None:
     for marker in MARKERS:
         assert marker not in code, marker
     for name in ("verify-ps.ps1", "revoke-ps.ps1", "run-ps.ps1"):
-        from provisioning.kit.render import _context, _render
+        from provisioning.kit.render import _context
+        from provisioning.kit.templating import render as _render
 
         snippet = _render(f"kit/snippets/{name}.j2", **_context(load_kit(hostile / "kit.json")))
         literals, code = ps_tokens(snippet)

@@ -23,7 +23,7 @@ from kit_helpers import (
 )
 
 from provisioning.kit import build_kit, render_all, render_kit, render_landing, templates_dir
-from provisioning.kit.render import _csp_hash
+from provisioning.kit.templating import csp_hash as _csp_hash
 
 GOLDEN = Path(__file__).parent / "golden"
 

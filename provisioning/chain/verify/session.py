@@ -1,0 +1,175 @@
+"""What one verify run shares between its steps: the options it was asked with, the home
+facts, the MI tokens already taken, the credentials to close, the rows recorded so far,
+and the diagnosis ``Context`` of a hop built from all of that."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioning.config import App, Config, Customer, Identity
+from provisioning.core import armid
+from provisioning.core.clouds import Cloud
+
+from ..diagnose import SECRET_VARIABLES, Context
+from .endpoint import endpoint_info
+from .home import HomeFacts
+from .report import Row, scrub
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """What a run was asked, resolved (``verify()``'s arguments after the defaults)."""
+
+    config: Config
+    cloud: Cloud
+    host: str  # this host's name as in attach_to
+    config_path: str | None = None
+    identity: str | None = None  # one MI selector for every customer
+    identities: Mapping[str, str] = field(default_factory=dict)  # identity name -> selector
+    app_ids: Mapping[str, str] = field(default_factory=dict)  # app key -> appId
+    probe: bool = False
+    kit_dir: str = "kits"
+    environ: Mapping[str, str] = field(default_factory=dict)
+    on_step: Callable[[Row], None] | None = None
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One customer's chain as verified: the customer, its app, and the identity (config
+    name) whose token is presented."""
+
+    customer: Customer
+    app: App
+    identity: str | None
+
+
+@dataclass
+class MiResult:
+    """One MI token taken on this host (its claims, never the token), shared by every
+    customer whose app trusts that identity."""
+
+    selector: str | None
+    assertion: Any
+    claims: dict[str, Any] | None = None
+    error: BaseException | None = None
+    seconds: float = 0.0
+    first_customer: str | None = None  # the customer whose row took (and timed) it
+
+
+class Session:
+    def __init__(self, options: VerifyOptions, facts: HomeFacts) -> None:
+        self.options = options
+        self.facts = facts
+        self.config = options.config
+        self.cloud = options.cloud
+        self.host = options.host
+        self.home = options.config.home.tenant_id
+        self.endpoint = endpoint_info(options.environ)
+        self.mi: dict[str | None, MiResult] = {}
+        self.creds: list[Any] = []
+        self.rows: list[Row] = []
+
+    def add(self, row: Row) -> Row:
+        """Record ``row`` (scrubbed) and report it to ``on_step``."""
+        row.detail = scrub(row.detail)
+        row.note = scrub(row.note) if row.note else None
+        row.data = scrub(row.data)
+        self.rows.append(row)
+        if self.options.on_step is not None:
+            self.options.on_step(row)
+        return row
+
+    def app_id(self, app: App) -> str | None:
+        return (
+            self.options.app_ids.get(app.key) or self.facts.app_ids.get(app.key) or app.adopt_app_id
+        )
+
+    def context(self, chain: Chain, **kw: Any) -> Context:
+        """Everything known about a hop of ``chain``; ``kw`` adds or overrides fields."""
+        customer, app, ident = chain.customer, chain.app, chain.identity
+        opts = self.options
+        ids = self.facts.identities.get(ident or "", {})
+        identity_cfg = find_identity(self.config, ident)
+        base: dict[str, Any] = {
+            "cloud": self.cloud,
+            "config_path": opts.config_path,
+            "kit_dir": opts.kit_dir,
+            "home_tenant": self.home,
+            "tenant": customer.tenant,
+            "customer": customer.name,
+            "app_key": app.key,
+            "app_id": self.app_id(app),
+            "app_name": self.facts.app_names.get(app.key, app.display_name),
+            "redirect_uri": app.redirect_uris[0] if app.redirect_uris else None,
+            "graph_permissions": bool(app.graph_app_roles),
+            "home_sp_declared": app.service_principal,
+            "app_in_home": self.facts.app_in_home.get(app.key),
+            "identity": ident,
+            "identity_client_id": ids.get("client_id")
+            or opts.identities.get(ident or "")
+            or opts.identity,
+            "identity_principal_id": ids.get("principal_id"),
+            "identity_resource_id": ids.get("resource_id") or identity_rid(self.config, ident),
+            "other_identities": {k: v for k, v in self.facts.identities.items() if k != ident},
+            "host": self.host,
+            "endpoint_kind": self.endpoint["kind"],
+            "declared_hosts": [h.name for h in identity_cfg.attach_ids] if identity_cfg else [],
+            "attached": self.facts.attached.get((ident or "", self.host.lower())),
+            "fics": self.facts.fics.get(app.key),
+            "expected_issuer": self.cloud.fic_issuer(self.home),
+            "expected_audience": self.cloud.exchange_audience,
+            "roles": [(role_name(g), g.scope) for g in customer.roles],
+            "graph_roles": list(customer.graph_app_roles),
+            "environ_names": [n for n in SECRET_VARIABLES if opts.environ.get(n)],
+        }
+        base.update(kw)
+        return Context(**base)
+
+    def close(self) -> None:
+        """Close every credential the run opened (their HTTP pools), quietly."""
+        for c in self.creds:
+            for inner in c._by_tenant.values():
+                try:
+                    inner.close()
+                except Exception:
+                    pass
+        for res in self.mi.values():
+            if res.assertion is not None:
+                try:
+                    res.assertion.close()
+                except Exception:
+                    pass
+
+
+# ---- the config, looked up ------------------------------------------------------------
+
+
+def find_identity(config: Config, name: str | None) -> Identity | None:
+    if not name:
+        return None
+    for i in config.home.identities:
+        if i.name.casefold() == name.casefold():
+            return i
+    return None
+
+
+def identity_rid(config: Config, name: str | None) -> str | None:
+    ident = find_identity(config, name)
+    if ident is None:
+        return None
+    return (
+        f"/subscriptions/{config.home.subscription_id}/resourceGroups/{ident.resource_group}"
+        f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{ident.name}"
+    )
+
+
+def role_name(grant: Any) -> str:
+    rd = grant.role_def
+    return rd.name if rd else grant.role
+
+
+def is_dcr(scope: str) -> bool:
+    rid = armid.try_parse(scope)
+    return bool(rid and rid.full_type.lower() == "microsoft.insights/datacollectionrules")

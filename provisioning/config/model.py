@@ -1,0 +1,233 @@
+"""The declarative model (``xtenant.yaml``) as pydantic types: what each field holds.
+
+Structure only (types, formats, unknown keys).  What needs the whole document,
+cross-references, uniqueness, catalog look-ups and the lint, is ``check.py``'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from provisioning.config.formats import (
+    ArmScope,
+    DcrImmutableId,
+    DisplayName,
+    GraphRole,
+    Guid,
+    HostId,
+    HttpsUrl,
+    IdentityName,
+    Key,
+    Location,
+    Reason,
+    RedirectUris,
+    ResourceGroupName,
+    StreamName,
+    Tags,
+    TenantRef,
+    Text,
+    UniqueName,
+)
+from provisioning.config.issues import Issue, UnknownNameError, did_you_mean
+from provisioning.core import armid, clouds
+from provisioning.core.catalog import GraphAppRole, RoleDef, graph, role_definition_guid, roles
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_default(cls, data: Any) -> Any:
+        """``key:`` with nothing after it means "the default" for optional fields."""
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        return {
+            k: v
+            for k, v in data.items()
+            if not (v is None and k in fields and not fields[k].is_required())
+        }
+
+
+class LogsIngestionProbe(_Model):
+    """What ``verify --probe`` sends a test record to (Azure Monitor Logs Ingestion API)."""
+
+    endpoint: HttpsUrl = Field(description="DCE or DCR logs ingestion endpoint (https)")
+    dcr_immutable_id: DcrImmutableId = Field(description="the DCR's immutableId (dcr-...)")
+    stream: StreamName = Field(
+        description="stream declared in the DCR (Custom-... / Microsoft-...)"
+    )
+
+
+class Probe(_Model):
+    logs_ingestion: LogsIngestionProbe | None = None
+
+
+class RoleGrant(_Model):
+    """An Azure role assignment asked of the customer, for the app's service principal."""
+
+    role: Text = Field(description="built-in role name, role definition GUID or its ARM id")
+    scope: ArmScope = Field(description="ARM id of the scope (a resource, group, subscription)")
+    why: str | None = Field(default=None, description="what the access is for")
+    allow_privileged: Reason | None = Field(
+        default=None, description="why a privileged role at a broad scope is needed"
+    )
+
+    @property
+    def role_def(self) -> RoleDef | None:
+        """The catalog definition (``None`` for a custom role given by GUID)."""
+        return roles.lookup(self.role)
+
+    @property
+    def role_id(self) -> str:
+        """The role definition GUID (lowercase)."""
+        found = self.role_def
+        guid = found.id if found else role_definition_guid(self.role)
+        if guid is None:
+            raise LookupError(f"role {self.role!r} is not in the catalog")
+        return guid
+
+    @property
+    def scope_id(self) -> armid.ResourceId:
+        return armid.parse(self.scope)
+
+
+class Customer(_Model):
+    """A resource tenant that grants the app access."""
+
+    name: Key = Field(description="short name of the customer (unique)")
+    tenant: TenantRef = Field(description="tenant GUID or verified domain")
+    app: Text = Field(description="key of the home app this customer consents to")
+    roles: list[RoleGrant] = Field(default_factory=list)
+    graph_app_roles: list[GraphRole] = Field(
+        default_factory=list, description="Graph permissions granted; a subset of the app's"
+    )
+    probe: Probe | None = None
+    customer_side: Literal["customer", "managed"] = Field(
+        default="customer",
+        description="who applies the customer side: their admin (with the kit) or us (managed)",
+    )
+    contact: str | None = None
+    allow_privileged: Reason | None = Field(
+        default=None, description="why privileged graph_app_roles are needed"
+    )
+
+    @property
+    def tenant_is_guid(self) -> bool:
+        return bool(armid.GUID_RE.match(self.tenant))
+
+    @property
+    def graph_roles(self) -> list[GraphAppRole]:
+        return [r for r in map(graph.lookup, self.graph_app_roles) if r is not None]
+
+
+class App(_Model):
+    """A multi-tenant app registration in the home tenant, trusted by identities via FICs."""
+
+    key: Key = Field(description="short key of the app (unique)")
+    display_name: DisplayName = Field(description="the app's display name")
+    unique_name: UniqueName = Field(description="Graph alternate key of the app (unique)")
+    redirect_uri: RedirectUris = Field(description="where admin consent returns: one or a list")
+    trusts: list[Text] = Field(description="identity names; one federated credential each")
+    graph_app_roles: list[GraphRole] = Field(
+        default_factory=list, description="Graph application permissions the app asks for"
+    )
+    adopt_app_id: Guid | None = Field(
+        default=None, description="appId of an existing app to manage"
+    )
+    service_principal: bool = Field(
+        default=False, description="also create the service principal in the home tenant"
+    )
+    description: str | None = Field(default=None, description="what the access is for (kit)")
+    publisher: str | None = None
+    allow_privileged: Reason | None = Field(
+        default=None, description="why privileged graph_app_roles are needed"
+    )
+
+    @property
+    def redirect_uris(self) -> list[str]:
+        uri = self.redirect_uri
+        return [uri] if isinstance(uri, str) else list(uri)
+
+    @property
+    def graph_roles(self) -> list[GraphAppRole]:
+        return [r for r in map(graph.lookup, self.graph_app_roles) if r is not None]
+
+
+class Identity(_Model):
+    """A user-assigned managed identity in the home subscription."""
+
+    name: IdentityName = Field(description="identity name (unique)")
+    resource_group: ResourceGroupName = Field(description="resource group of the identity")
+    location: Location = Field(description="Azure region, e.g. westus2")
+    attach_to: list[HostId] = Field(
+        default_factory=list, description="ARM ids of the hosts (VMs, Automation accounts)"
+    )
+    tags: Tags = Field(default_factory=dict)
+
+    @property
+    def attach_ids(self) -> list[armid.ResourceId]:
+        return [armid.parse(a) for a in self.attach_to]
+
+
+class Home(_Model):
+    tenant_id: Guid = Field(description="the home tenant's id")
+    subscription_id: Guid = Field(description="subscription holding the identities")
+    identities: list[Identity] = Field(default_factory=list)
+    apps: list[App] = Field(default_factory=list)
+
+
+class Config(_Model):
+    """The whole declared state: one home tenant, its identities and apps, the customers."""
+
+    cloud: Text = Field(default="public", description="public | usgov | china | path to cloud JSON")
+    home: Home
+    customers: list[Customer] = Field(default_factory=list)
+    customers_dir: str | None = Field(
+        default=None, description="directory of one YAML file per customer (relative)"
+    )
+
+    def identity(self, name: str) -> Identity:
+        return _find(self.home.identities, name, lambda i: i.name, "identity")
+
+    def app(self, key: str) -> App:
+        return _find(self.home.apps, key, lambda a: a.key, "app")
+
+    def customer(self, name: str) -> Customer:
+        return _find(self.customers, name, lambda c: c.name, "customer")
+
+    def customers_for_app(self, key: str) -> list[Customer]:
+        return [c for c in self.customers if c.app.casefold() == key.casefold()]
+
+
+_T = TypeVar("_T")
+
+
+def _find(items: list[_T], name: str, key: Callable[[_T], str], what: str) -> _T:
+    """Case-insensitive lookup; ``UnknownNameError`` with a "did you mean" otherwise."""
+    for item in items:
+        if key(item).casefold() == name.casefold():
+            return item
+    raise UnknownNameError(f"unknown {what} {name!r}{did_you_mean(name, map(key, items))}")
+
+
+@dataclass
+class Loaded:
+    """A configuration that passed validation, with its warnings and where it came from."""
+
+    config: Config
+    warnings: list[Issue]
+    path: Path
+
+    def cloud(self) -> clouds.Cloud:
+        """The configured cloud profile; a file path is relative to the config file."""
+        spec = self.config.cloud
+        if spec.lower() in clouds.BUILTIN:
+            return clouds.resolve(spec.lower())
+        return clouds.load_cloud_file(self.path.parent / spec)
