@@ -25,6 +25,7 @@ from provisioning.core import armid
 from provisioning.core.catalog import GRAPH_APP_ID
 from provisioning.core.clouds import Cloud
 
+from .ids import assignment_id
 from .landing import LANDING_DIR, render_landing
 from .model import KIT_SCHEMA_VERSION, Kit, Workload, build_kit
 from .templating import bicep_quote, csp_hash, render, static, templates_dir, write_file
@@ -214,8 +215,7 @@ def _context(kit: Kit) -> dict[str, Any]:
             "why": r.why,
             "description": r.description,
             "assignment_name": r.assignment_name,
-            "assignment_id": f"{r.scope}/providers/Microsoft.Authorization/roleAssignments/"
-            f"{r.assignment_name}",
+            "assignment_id": assignment_id(r.scope, r.assignment_name),
         }
         for i, r in enumerate(kit.roles)
     ]

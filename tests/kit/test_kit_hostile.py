@@ -29,7 +29,9 @@ EVIL = (
     "$(touch PWNED) ${x} `touch PWNED2` \\ back\\slash & amp; Remove-Item -Recurse C:\\ "
     '# not a comment */ /* --% @\' \'@ """ \u00dcn\u00efc\u00f6d\u00e9 \u2713'
 )
-NAME = EVIL + "\nsecond line\r\nthird"
+# one line: config refuses control characters in display names (kit trust, item 6);
+# the multi-line hostile text lives on in DESCRIPTION and WHY
+NAME = EVIL + " second part"
 DESCRIPTION = "What for: " + EVIL + "\n# Heading?\n```\nfence"
 WHY = "Because " + EVIL + "\n\n- list?"
 PUBLISHER = "Pub " + EVIL

@@ -28,7 +28,16 @@ $context = Get-AzContext
 if (-not $context) {
     throw ('Not signed in to Azure: run  Connect-AzAccount -Tenant ' + $Tenant)
 }
-Write-Host ('Signed in to tenant ' + $context.Tenant.Id + ' (this kit is for ' + $Tenant + ').')
+# The kit is for AzureCloud: the Az session must be in that cloud, not another.
+if ($context.Environment.Name -ne 'AzureCloud') {
+    throw ('Signed in to cloud ' + $context.Environment.Name + ', but this kit is for AzureCloud: run  Connect-AzAccount -Tenant ' + $Tenant + ' -Environment AzureCloud')
+}
+# This kit may be applied only in its own tenant: refuse anywhere else, before any change.
+$domains = @((Get-AzTenant -TenantId $context.Tenant.Id).Domains)
+if (-not ($domains | Where-Object { $_ -ieq $Tenant })) {
+    throw ('Signed in to tenant ' + $context.Tenant.Id + ', which does not have the verified domain ' + $Tenant + ': run  Connect-AzAccount -Tenant ' + $Tenant)
+}
+Write-Host ('Signed in to tenant ' + $context.Tenant.Id + ' (' + $Tenant + ').')
 
 # The app's service principal exists once an administrator has granted consent.
 $sp = Get-AzADServicePrincipal -ApplicationId $AppId
@@ -42,6 +51,16 @@ $assignments = @(
 
 $failed = 0
 foreach ($a in $assignments) {
+    # An assignment under this kit's name for another principal is stale (the enterprise app
+    # was deleted and consent given again); it grants nothing and is removed.
+    $stale = @(Get-AzRoleAssignment -Scope $a.Scope |
+        Where-Object { $_.RoleAssignmentName -eq $a.Name -and $_.ObjectId -ne $sp.Id })
+    foreach ($s in $stale) {
+        if ($PSCmdlet.ShouldProcess($a.Scope, 'Remove stale assignment ' + $a.Name + ' of principal ' + $s.ObjectId)) {
+            $s | Remove-AzRoleAssignment | Out-Null
+            Write-Host ('  - ' + $a.Role + ' on ' + $a.Scope + ' (stale assignment ' + $a.Name + ' removed)')
+        }
+    }
     $existing = @(Get-AzRoleAssignment -ObjectId $sp.Id -Scope $a.Scope |
         Where-Object { $_.Scope -eq $a.Scope -and $_.RoleDefinitionId -eq $a.RoleDefinitionId })
     if ($existing.Count -gt 0) {

@@ -27,13 +27,29 @@ fail() {
   printf 'error: %s\n' "$*" >&2
   exit 1
 }
+lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
 
 command -v "$AZ" >/dev/null 2>&1 || fail "the Azure CLI ('$AZ') was not found: https://aka.ms/installazurecli"
 
+# The kit is for AzureCloud: az must be talking to that cloud, not another.
+active_cloud="$("$AZ" cloud show --query name -o tsv)" || fail "cannot read the Azure CLI's active cloud"
+if [ "$active_cloud" != AzureCloud ]; then
+  fail "the Azure CLI uses cloud $active_cloud, but this kit is for AzureCloud: run  az cloud set --name AzureCloud"
+fi
 if ! signed_in="$("$AZ" account show --query tenantId -o tsv)"; then
   fail "not signed in to Azure: run  az login --tenant $TENANT"
 fi
-say "Signed in to tenant $signed_in (this kit is for $TENANT)."
+# This kit may be applied only in its own tenant: refuse anywhere else, before any change.
+graph="$("$AZ" cloud show --query endpoints.microsoftGraphResourceId -o tsv)" ||
+  fail "cannot read the Azure CLI's Microsoft Graph endpoint"
+if ! domains="$("$AZ" rest --method get --url "${graph%/}/v1.0/organization" \
+  --query "value[0].verifiedDomains[].name" -o tsv)"; then
+  fail "cannot read the verified domains of tenant $signed_in to confirm it is $TENANT: sign in as a user of $TENANT (az login --tenant $TENANT)"
+fi
+if ! printf '%s\n' "$domains" | tr '[:upper:]' '[:lower:]' | grep -qxF -- "$(lower "$TENANT")"; then
+  fail "signed in to tenant $signed_in, which does not have the verified domain $TENANT: run  az login --tenant $TENANT"
+fi
+say "Signed in to tenant $signed_in ($TENANT)."
 
 # The app's service principal exists once an administrator has granted consent.
 if ! sp="$("$AZ" ad sp show --id "$APP_ID" --query id -o tsv)" || [ -z "$sp" ]; then
@@ -49,9 +65,30 @@ fi
 say "Service principal of $APP_NAME: $sp"
 
 # assign ROLE_NAME ROLE_ID SCOPE NAME: one role assignment, unless it exists.
+# An assignment under this kit's NAME for another principal is stale (the enterprise app was
+# deleted and consent given again: its assignments stay behind as "Identity not found"); ARM
+# cannot move it to the new principal, so it is deleted and made again.
 assign() {
   local role_name="$1" role="$2" scope="$3" name="$4"
-  local existing out attempt=1
+  local existing named out attempt=1
+  if ! named="$("$AZ" role assignment list --scope "$scope" --role "$role" \
+    --fill-principal-name false --fill-role-definition-name false \
+    --query "[?name=='$name'].principalId" -o tsv)"; then
+    printf 'error: cannot read the role assignments at %s\n' "$scope" >&2
+    return 1
+  fi
+  if [ -n "$named" ] && [ "$(lower "$named")" != "$(lower "$sp")" ]; then
+    if [ "$DRY_RUN" = "1" ]; then
+      say "  -/+ $role_name on $scope (would replace $name: it belongs to principal $named, not the current service principal)"
+      return 0
+    fi
+    if ! "$AZ" role assignment delete --ids "$scope/providers/Microsoft.Authorization/roleAssignments/$name" \
+      --only-show-errors -o none; then
+      printf 'error: cannot delete the stale assignment %s at %s\n' "$name" "$scope" >&2
+      return 1
+    fi
+    say "  - $role_name on $scope (stale assignment $name of principal $named deleted)"
+  fi
   if ! existing="$("$AZ" role assignment list --scope "$scope" --role "$role" \
     --fill-principal-name false --fill-role-definition-name false \
     --query "[?principalId=='$sp'].name" -o tsv)"; then

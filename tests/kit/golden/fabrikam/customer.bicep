@@ -10,6 +10,13 @@
 //     --template-file customer.bicep --parameters customer.parameters.json
 //
 // Re-deploying is safe: every name below is deterministic.
+//
+// Deploy it only in fabrikam.onmicrosoft.com: a deployment creates the service principal and
+// grants in the tenant you are signed in to, and Bicep cannot check which one that is. First:
+//
+//   az account show --query tenantId -o tsv    # must print your tenant's id
+//   az rest --method get --url https://graph.microsoft.com/v1.0/organization --query "value[0].verifiedDomains[].name"
+//                                              # must list fabrikam.onmicrosoft.com
 
 targetScope = 'subscription'
 

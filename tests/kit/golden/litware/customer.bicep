@@ -10,6 +10,19 @@
 //     --template-file customer.bicep --parameters customer.parameters.json
 //
 // Re-deploying is safe: every name below is deterministic.
+//
+// Deploy it only in litware.onmicrosoft.com: a deployment creates the service principal and
+// grants in the tenant you are signed in to, and Bicep cannot check which one that is. First:
+//
+//   az account show --query tenantId -o tsv    # must print your tenant's id
+//   az rest --method get --url https://graph.microsoft.com/v1.0/organization --query "value[0].verifiedDomains[].name"
+//                                              # must list litware.onmicrosoft.com
+//
+// If your organisation deleted this enterprise app before and consents again, the old role
+// assignments stay behind for the deleted principal and block these names
+// (RoleAssignmentUpdateNotPermitted): delete them first, then deploy:
+//
+//   az role assignment delete --ids /subscriptions/5b1d7e20-6c3f-4a81-8b92-117a3e000a02/resourceGroups/rg-logs/providers/Microsoft.Insights/dataCollectionRules/dcr-vector/providers/Microsoft.Authorization/roleAssignments/ddb836de-545d-5216-a7f0-b74b01cd79c7
 
 targetScope = 'subscription'
 
