@@ -18,6 +18,7 @@ from typing import Any
 
 from provisioning.cli import exitcodes
 from provisioning.cli.output import Printer
+from provisioning.core.plan import plural
 
 ADMIN_VARS = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID")
 
@@ -157,7 +158,7 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
     printer.line("\n== 2. home tenant (Contoso): plan, then apply, as Contoso's admin")
     with environment(sb.env(admin="contoso")):
         planned = home_plan(loaded, cloud, Options())
-        printer.line(render_text(planned.plan))
+        printer.line(render_text(planned.plan, summary=planned.summary()))
         out = home_apply(loaded, cloud, Options())
         if not out.ok:
             for f in out.failures:
@@ -248,9 +249,9 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
     )
     import datetime as dt
 
-    from provisioning.cli.report import fold_verify
     from provisioning.cli.report import render_table as status_table
     from provisioning.reconcile import reconcile
+    from provisioning.status import fold_verify
 
     with environment(sb.env(admin="contoso")):
         status = reconcile(loaded, cloud, kits=kits, plan_only=False)
@@ -311,7 +312,7 @@ def _ship_logs(
     records = sb.ingested(probe.stream)
     printer.line(
         f"  Vector on vm-vector shipped 3 log lines into Litware's DCR as Litware's tenant "
-        f"({len(records)} records now in the customer's {probe.stream} stream)"
+        f"({plural(len(records), 'record')} now in the customer's {probe.stream} stream)"
     )
 
 

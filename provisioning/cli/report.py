@@ -4,13 +4,9 @@ pull-request comment (summary table on top, collapsed details per customer)."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from provisioning.core.plan import Action, Change, FieldChange, Plan, diff_line, render_text
 from provisioning.reconcile import CustomerStatus, Report
-
-if TYPE_CHECKING:
-    from provisioning.chain.verify import Row, VerifyReport
 
 COLUMNS = ("customer", "tenant", "side", "kit", "consent", "roles", "next")
 
@@ -36,23 +32,30 @@ def _home_plan(report: Report) -> Plan | None:
     return plan
 
 
+# Summary labels that change in the singular ("1 kit to send", "1 customer").
+_SINGULAR = {"customers": "customer", "kits to send": "kit to send"}
+
+
+def _next_label(c: CustomerStatus) -> str:
+    if c.next.startswith("healthy"):
+        return "healthy"
+    if "kit" in c.next:
+        return "kits to send"
+    if "consent" in c.next:
+        return "waiting for consent"
+    if "offboarding" in c.next:
+        return "offboarding"
+    return "with errors" if c.errors else "to do"
+
+
 def summary(report: Report) -> dict[str, int]:
-    rows = [*report.customers, *report.offboarded]
-    nexts = Counter(
-        "healthy"
-        if c.next.startswith("healthy")
-        else "kit to send"
-        if "kit" in c.next
-        else "waiting for consent"
-        if "consent" in c.next
-        else "offboarding"
-        if "offboarding" in c.next
-        else "errors"
-        if c.errors
-        else "to do"
-        for c in rows
-    )
+    """Customers, offboarded, then how many customers are at each next step."""
+    nexts = Counter(_next_label(c) for c in [*report.customers, *report.offboarded])
     return {"customers": len(report.customers), "offboarded": len(report.offboarded), **nexts}
+
+
+def _phrase(label: str, n: int) -> str:
+    return f"{n} {_SINGULAR.get(label, label) if n == 1 else label}"
 
 
 def render_table(report: Report) -> str:
@@ -71,7 +74,7 @@ def render_table(report: Report) -> str:
             lines.append(f"error: {c.name}: {e}")
     lines += [f"error: {e}" for e in report.errors]
     s = summary(report)
-    lines.append(", ".join(f"{v} {k}" for k, v in s.items()))
+    lines.append(", ".join(_phrase(k, v) for k, v in s.items()))
     return "\n".join(lines)
 
 
@@ -124,37 +127,3 @@ def render_markdown(report: Report) -> str:
         out += ["", "</details>", ""]
     out += [f"- error: {_md(e)}" for e in report.errors]
     return "\n".join(out).rstrip() + "\n"
-
-
-def fold_verify(report: Report, verified: VerifyReport, *, at: str) -> None:
-    """Take consent and role effectiveness from a verify run (``status --live``).
-
-    A customer whose exchange fails with AADSTS700016 has not consented; one whose
-    exchanges work has; probes that fail say which grant is missing. Customers verify
-    could not reach from this host stay ``unknown``.
-    """
-    rows = verified.rows
-    by_customer: dict[str, list[Row]] = {}
-    for r in rows:
-        by_customer.setdefault(r.customer, []).append(r)
-    for c in report.customers:
-        steps = by_customer.get(c.name, [])
-        exchanges = [s for s in steps if s.step.startswith("exchange:")]
-        probes = [s for s in steps if s.step.startswith("probe:")]
-        if not exchanges or all(s.status == "skipped" for s in exchanges):
-            continue
-        codes = {s.diagnosis.code for s in exchanges if s.diagnosis is not None}
-        if "AADSTS700016" in codes:
-            c.consent = "no"
-        elif any(s.status == "ok" for s in exchanges):
-            c.consent = "yes"
-        failed = [s for s in [*exchanges, *probes] if s.status == "failed"]
-        if c.consent == "yes":
-            c.roles = (
-                "ok"
-                if not failed
-                else "missing: "
-                + "; ".join((s.diagnosis.cause if s.diagnosis else s.detail)[:160] for s in failed)
-            )
-        c.verified_at = at
-        c.next = c.decide_next()

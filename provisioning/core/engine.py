@@ -20,7 +20,7 @@ from provisioning.config import Config
 from provisioning.core.clients import Clients
 from provisioning.core.clouds import Cloud
 from provisioning.core.errors import TaskError, is_transport_error
-from provisioning.core.plan import Action, Change, Plan
+from provisioning.core.plan import Action, Change, Plan, matching, plural
 
 log = logging.getLogger("xtenant")
 
@@ -95,6 +95,43 @@ class Outcome:
     def ok(self) -> bool:
         return not self.failures
 
+    def errors_json(self) -> list[dict[str, str]]:
+        return [{"address": f.address, "message": f.message} for f in self.failures]
+
+    def plan_json(self) -> dict[str, Any]:
+        """``plan -o json``: the plan's documented shape plus what could not be read."""
+        return {**self.plan.to_json(), "errors": self.errors_json()}
+
+    def to_json(self) -> dict[str, Any]:
+        """``apply -o json``: what was changed and confirmed, and the plan observed after."""
+        return {
+            "applied": [c.to_json() for c in self.applied],
+            "verified": list(self.verified),
+            "errors": self.errors_json(),
+            "plan": self.plan.to_json(),
+        }
+
+    def summary(self) -> str:
+        """The sentence that ends a plan. A plan built on a failed read is not "No changes":
+        it says how many reads failed and what is known about the rest."""
+        if not self.failures:
+            return self.plan.summary()
+        head = f"Plan incomplete: {plural(len(self.failures), 'error')}"
+        if not self.plan.has_changes:
+            return f"{head}; what could be read needs no change."
+        n = self.plan.counts()
+        return (
+            f"{head}; what could be read: {n['create']} to create, {n['update']} to update, "
+            f"{n['delete']} to delete."
+        )
+
+    def applied_summary(self) -> str:
+        """The sentence that ends a successful apply."""
+        return (
+            f"Apply complete: {plural(len(self.applied), 'change')} made; "
+            f"{matching(self.plan.counts()['no-op'])}"
+        )
+
 
 async def _bounded(sem: asyncio.Semaphore, coro: Awaitable[Any]) -> Any:
     async with sem:
@@ -102,6 +139,7 @@ async def _bounded(sem: asyncio.Semaphore, coro: Awaitable[Any]) -> Any:
 
 
 async def _observe(ctx: Context, task: Task, failures: list[TaskFailure]) -> list[Change]:
+    log.info("observing %s", task.address)
     ctx.progress(task.address, "observing")
     try:
         await task.observe(ctx)
@@ -161,6 +199,7 @@ async def _apply_task(ctx: Context, task: Task, out: Outcome) -> None:
                 out.verified.append(note)
             return
         for change in pending:
+            log.info("applying %s (%s)", change.address, change.action.value)
             ctx.progress(change.address, change.action.value)
             try:
                 if change.apply is not None:

@@ -18,6 +18,11 @@ from provisioning.core.text import visible_line
 PLAN_SCHEMA_VERSION = 1
 
 
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """``1 object``, ``2 objects`` (``many`` when adding an s is wrong: identity, identities)."""
+    return f"{n} {noun if n == 1 else many or noun + 's'}"
+
+
 class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
@@ -121,7 +126,7 @@ class Plan:
     def summary(self) -> str:
         n = self.counts()
         if not self.has_changes:
-            return f"No changes. {n['no-op']} objects match the configuration."
+            return f"No changes. {matching(n['no-op'])}"
         replace = f", {n['replace']} to replace" if n.get("replace") else ""
         return (
             f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete"
@@ -143,6 +148,11 @@ class Plan:
         }
 
 
+def matching(n: int) -> str:
+    """The sentence that ends a plan or an apply with nothing left to do."""
+    return f"{plural(n, 'object')} {'matches' if n == 1 else 'match'} the configuration."
+
+
 def _fmt(v: Any) -> str:
     """A value on one line, with anything that could act on a terminal made visible."""
     if v is None:
@@ -156,7 +166,9 @@ def _fmt(v: Any) -> str:
     return visible_line(str(v))
 
 
-def render_text(plan: Plan, *, show_noop: bool = False) -> str:
+def render_text(plan: Plan, *, show_noop: bool = False, summary: str | None = None) -> str:
+    """Terraform-style lines, then ``summary`` (the plan's own unless the caller knows more,
+    e.g. that some reads failed)."""
     lines: list[str] = []
     for c in plan.changes:
         if c.action is Action.NOOP and not show_noop:
@@ -176,11 +188,11 @@ def render_text(plan: Plan, *, show_noop: bool = False) -> str:
             lines.append(f"      # {visible_line(c.note)}")
     for n in plan.notes:
         lines.append(f"  note: {visible_line(n)}")
-    lines.append(plan.summary())
+    lines.append(summary or plan.summary())
     return "\n".join(lines)
 
 
-def render_markdown(plan: Plan, *, title: str = "xtenant plan") -> str:
+def render_markdown(plan: Plan, *, title: str = "xtenant plan", summary: str | None = None) -> str:
     n = plan.counts()
     out = [
         f"### {title}",
@@ -194,7 +206,7 @@ def render_markdown(plan: Plan, *, title: str = "xtenant plan") -> str:
         out += ["<details><summary>Changes</summary>", "", "```diff"]
         out += [diff_line(line) for line in render_text(plan).splitlines()[:-1]]
         out += ["```", "", "</details>", ""]
-    out.append(f"**{plan.summary()}**")
+    out.append(f"**{summary or plan.summary()}**")
     return "\n".join(out) + "\n"
 
 

@@ -463,10 +463,10 @@ def test_the_pipelines_use_only_known_commands(rendered: dict[str, Path]) -> Non
 
 
 def _choices(text: str, option: str) -> list[str]:
-    """The values typer lists for an option (``<table|json|markdown>``)."""
+    """The values the help lists for an option (``[table|json|markdown]``)."""
     for line in text.splitlines():
         if re.search(rf"(?<![\w-]){option}(?![\w-])", line):
-            found = re.search(r"<([\w-]+(?:\|[\w-]+)+)>", line)
+            found = re.search(r"\[([\w-]+(?:\|[\w-]+)+)\]", line)
             return found.group(1).split("|") if found else []
     return []
 

@@ -154,8 +154,8 @@ def test_status_live_takes_consent_and_grants_from_verify(
     from e2e_world import Home
 
     from provisioning.chain.verify import verify
-    from provisioning.cli.report import fold_verify
     from provisioning.core.runner import Options, customer_apply
+    from provisioning.status import fold_verify
 
     home = Home(fresh_sandbox, tmp_path, monkeypatch)
     assert home.apply().ok

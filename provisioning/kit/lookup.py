@@ -1,0 +1,54 @@
+"""Where a kit's home ids come from: the rendered kits (on a workload host, which has no
+Graph access) or the home tenant itself (when the provider renders the kits)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provisioning.config import Loaded
+    from provisioning.core.clouds import Cloud
+
+
+class HomeNotReady(Exception):
+    """The home tenant cannot give what the kits need: reads failed or apps are missing."""
+
+    def __init__(self, problems: list[str], missing: list[str]) -> None:
+        self.problems = problems
+        self.missing = missing
+        apps = "app" if len(missing) == 1 else "apps"
+        super().__init__(
+            f"{apps} {', '.join(missing)} not found in the home tenant"
+            if missing
+            else "the home tenant could not be read: " + "; ".join(problems)
+        )
+
+
+def kit_app_ids(kits: Path) -> dict[str, str]:
+    """App ids recorded in rendered kits (``KITS/*/kit.json``), by app key."""
+    out: dict[str, str] = {}
+    if kits.is_dir():
+        for f in sorted(kits.glob("*/kit.json")):
+            try:
+                app = json.loads(f.read_text())["home"]["app"]
+                out.setdefault(app["key"], app["app_id"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+    return out
+
+
+def home_ids(
+    loaded: Loaded, cloud: Cloud, customers: list[str] | None = None
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """The app ids (by key) and identity ids (by name) the kits of ``customers`` (all when
+    None) need, read from the home tenant. Reads only; raises ``HomeNotReady``."""
+    from provisioning.core.runner import home_facts
+
+    facts, problems = home_facts(loaded, cloud)
+    wanted = {c.app for c in loaded.config.customers if customers is None or c.name in customers}
+    missing = sorted(k for k in wanted if k not in facts.apps)
+    if missing or problems:
+        raise HomeNotReady(problems, missing)
+    return {k: v["app_id"] for k, v in facts.apps.items()}, facts.identities
