@@ -62,6 +62,10 @@ async def signed_in(credential: Any, cloud: Cloud, tenant: str) -> SignedIn:
             f"cannot reach {cloud.authority} to sign in: {_reason(exc)}", address="sign-in"
         ) from None
     except ClientAuthenticationError as exc:
+        if _unreachable(str(exc)):  # a credential of the chain could not connect
+            raise SignInError(
+                f"cannot reach {cloud.authority} to sign in: {_reason(exc)}", address="sign-in"
+            ) from None
         tried = _tried(str(exc))
         head = (
             f"not signed in: no usable credential (tried {', '.join(tried)})"
@@ -100,9 +104,24 @@ def _first_line(message: str) -> str:
     return next((ln.strip() for ln in message.splitlines() if ln.strip()), "unknown error")
 
 
+_UNREACHABLE = (
+    "connection refused",
+    "cannot connect to host",
+    "name or service not known",
+    "temporary failure in name resolution",
+    "timed out",
+    "certificate verify failed",
+)
+
+
+def _unreachable(message: str) -> bool:
+    low = message.lower()
+    return any(hint in low for hint in _UNREACHABLE)
+
+
 def _reason(exc: BaseException) -> str:
-    text = _first_line(str(exc))
-    for hint in ("Connection refused", "Name or service not known", "timed out", "certificate"):
-        if hint.lower() in str(exc).lower():
-            return hint.lower()
-    return text[:200]
+    low = str(exc).lower()
+    for hint in _UNREACHABLE:
+        if hint in low:
+            return "connection refused" if hint == "cannot connect to host" else hint
+    return _first_line(str(exc))[:200]

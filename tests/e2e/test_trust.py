@@ -147,9 +147,9 @@ def test_a_pull_request_plan_shows_every_grant_the_merge_would_make(
     """A managed customer gains Reader in a PR: the plan shows it (read from the config, not
     from the kit on disk), writes nothing, and the merge then grants exactly that."""
     sb = fresh_sandbox
-    [name] = sb.add_tenants(["m1"], kind="logs")
-    pipeline = pipeline_identity(sb, [name])
-    t = sb.info["tenants"][name] if name in sb.info["tenants"] else sb.tenant(name)
+    sb.add_tenants(["m1"], kind="logs")
+    pipeline = pipeline_identity(sb, ["m1"])
+    t = sb.info["tenants"]["m1"]
     home = (REPO / "examples" / "sandbox.yaml").read_text().split("\ncustomers")[0] + "\n"
     entry = f"""customers:
   - name: m1
@@ -245,8 +245,13 @@ def test_a_guid_named_kit_is_refused_in_another_tenant(world: World) -> None:
 
 
 def test_a_kit_cannot_send_the_admins_token_elsewhere(world: World, listener: Listener) -> None:
+    authority = world.kit("litware")["cloud"]["authority"]
+    consent = world.kit("litware")["consent_url"].replace(authority, listener.url)
     for field in ("arm", "graph", "authority"):
-        path = world.tampered("litware", f"evil-{field}", **{f"cloud.{field}": listener.url})
+        change = {f"cloud.{field}": listener.url}
+        if field == "authority":  # a careful attacker keeps the kit self-consistent
+            change["consent_url"] = consent
+        path = world.tampered("litware", f"evil-{field}", **change)
         out = world.cli("litware", "customer", "plan", "--kit", path)
         assert out.returncode == 1, out.stdout
         assert f"cloud.{field}: differs from cloud 'sandbox'" in out.stderr + out.stdout
@@ -260,10 +265,17 @@ def test_a_kit_naming_a_known_cloud_gets_that_clouds_endpoints(
     a custom cloud is never taken from the kit alone."""
     env = world.env("litware")
     env.pop("XTENANT_CLOUD")
+    kit = world.kit("litware")
+    consent = kit["consent_url"].replace(kit["cloud"]["authority"], listener.url)
     path = world.tampered(
         "litware",
         "fake-public",
-        **{"cloud.name": "public", "cloud.arm": listener.url, "cloud.authority": listener.url},
+        **{
+            "cloud.name": "public",
+            "cloud.arm": listener.url,
+            "cloud.authority": listener.url,
+            "consent_url": consent,
+        },
     )
     out = world.cli(None, "customer", "plan", "--kit", path, env=env)
     assert out.returncode == 1
@@ -312,7 +324,8 @@ def test_verify_sends_a_customer_token_only_to_the_clouds_ingestion_endpoints(
         "json",
         env=env,
     )
-    rows = {r["step"]: r for r in json.loads(out.stdout)["rows"]}
+    [customer] = json.loads(out.stdout)["customers"]
+    rows = {r["step"]: r for r in customer["steps"]}
     assert rows["probe:logs"]["status"] == "failed"
     assert "refused to send" in rows["probe:logs"]["detail"]
 

@@ -46,7 +46,12 @@ class Chain:
     each customer's side through ``customer apply`` with their own admin."""
 
     def __init__(
-        self, sb: Any, tmp: Path, monkeypatch: pytest.MonkeyPatch, extra_roles: str = ""
+        self,
+        sb: Any,
+        tmp: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        extra_roles: str = "",
+        roles_first: str = "",
     ) -> None:
         self.sb = sb
         self.mp = monkeypatch
@@ -69,6 +74,8 @@ class Chain:
         if "logs_ingestion:" in text:  # the demo config asks for it (values from the env)
             probe = ""
         text = text.replace(marker, marker + extra_roles + probe)
+        first = "      - role: Monitoring Metrics Publisher\n"
+        text = text.replace(first, roles_first + first, 1)
         self.home = Home(sb, tmp, monkeypatch, config_text=text)
         self.raw = self.home.raw
         out = self.home.apply()
@@ -393,6 +400,21 @@ def test_role_missing_on_the_dcr(chain: Chain) -> None:
     assert "xtenant customer apply --kit kits/litware/kit.json" in d.fix
     assert f'--role "Monitoring Metrics Publisher" --scope {DCR}' in d.fix
     assert chain.sb.world.monitor.records(STREAM) == []
+
+
+def test_ingestion_denial_names_the_declared_role_that_carries_the_data_action(
+    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Monitoring Reader (listed first) and Monitoring Metrics Publisher on one DCR, the
+    latter not granted: the 403 is about Metrics Publisher, the role with Telemetry/Write."""
+    reader = f"      - role: Monitoring Reader\n        scope: {DCR}\n"
+    chain = Chain(fresh_sandbox, tmp_path, monkeypatch, roles_first=reader)
+    chain.onboard("litware", roles_=((MONITORING_READER, DCR),))
+    report = chain.verify("litware", "vm-vector")
+    d = _failed(report, "litware", "probe:logs").diagnosis
+    assert d.code == "LOGS_INGESTION_FORBIDDEN"
+    assert "needs Monitoring Metrics Publisher" in d.cause and "Monitoring Reader" not in d.cause
+    assert f'--role "Monitoring Metrics Publisher" --scope {DCR}' in d.fix
 
 
 def test_arm_read_role_missing(
