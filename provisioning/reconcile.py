@@ -26,6 +26,7 @@ from typing import Any
 
 from provisioning.core import clouds
 from provisioning.core.engine import Outcome
+from provisioning.kit.model import Kit, build_kit
 
 from .config import Config, Customer, Loaded
 
@@ -77,10 +78,10 @@ class CustomerStatus:
                 if self.consent == "no"
                 else "ask the customer to delete the enterprise app (offboarding)"
             )
-        if self.kit in ("missing", "outdated"):
-            return "render and send the kit" if self.kit == "missing" else "send the updated kit"
         if self.changes:
             return "apply the customer-side changes (reconcile --yes)"
+        if self.kit in ("missing", "outdated") and self.side != "managed":
+            return "render and send the kit" if self.kit == "missing" else "send the updated kit"
         if self.consent == "no":
             return "send kit: waiting for admin consent"
         if self.roles.startswith("missing"):
@@ -299,8 +300,21 @@ def reconcile(
         )
     managed = [r for r in rows if r.side == "managed" and r.app in facts.apps]
     if managed:
+        # The customer side is planned from the kit built now, in memory, from the
+        # configuration under review: never from a kit file on disk, which may be older.
+        kits_now = {
+            c.name: build_kit(
+                config,
+                cloud,
+                c.name,
+                app_id=facts.apps[c.app]["app_id"],
+                home_identities=facts.identities,
+            )
+            for c in chosen
+            if c.customer_side == "managed" and c.app in facts.apps
+        }
         asyncio.run(
-            _managed(config, cloud, kits, managed, plan_only=plan_only, concurrency=concurrency)
+            _managed(config, cloud, kits_now, managed, plan_only=plan_only, concurrency=concurrency)
         )
     offboarded = _offboard(config, kits, shard, write=not plan_only)
     for r in (*rows, *offboarded):
@@ -345,7 +359,7 @@ def _offboard(
 async def _managed(
     config: Config,
     cloud: clouds.Cloud,
-    kits: Path,
+    kits: dict[str, Kit],
     rows: list[CustomerStatus],
     *,
     plan_only: bool,
@@ -355,9 +369,9 @@ async def _managed(
     from provisioning.core import engine
     from provisioning.core.clients import Clients, Http, TenantCredential, admin_credential
     from provisioning.core.engine import Context
-
-    from .customer import customer_tasks
-    from .customer.spec import CustomerSpec
+    from provisioning.core.errors import XtenantError
+    from provisioning.core.signin import signed_in
+    from provisioning.customer import customer_tasks, tenant
 
     http = Http(cloud)  # one pool and one TLS context for every tenant of the run
     base = admin_credential(cloud, config.home.tenant_id, http=http)
@@ -365,26 +379,26 @@ async def _managed(
 
     async def one(row: CustomerStatus) -> None:
         async with sem:
-            kit_file = kits / row.name / "kit.json"
-            if not kit_file.exists():  # plan-only and never rendered: render in memory
-                row.errors.append("no kit yet (run reconcile without --plan-only first)")
-                return
-            spec = CustomerSpec.from_kit(json.loads(kit_file.read_text()))
-            clients = Clients(cloud, TenantCredential(base, spec.tenant), http=http)
+            kit = kits[row.name]
+            clients = Clients(cloud, TenantCredential(base, kit.customer.tenant), http=http)
             try:
+                who = await signed_in(clients.credential, cloud, kit.customer.tenant)
+                await tenant.establish(clients.graph, kit, who, cloud, pinned=True)
                 ctx = Context(cloud=cloud, clients=clients, concurrency=4)
-                tasks = customer_tasks(spec)
+                tasks = customer_tasks(kit)
                 out = await (engine.plan(ctx, tasks) if plan_only else engine.apply(ctx, tasks))
                 row.changes = [c.to_json() for c in out.plan.pending]  # after apply: what is left
                 row.applied = [c.to_json() for c in out.applied]
                 row.errors += [f"{f.address}: {f.message}" for f in out.failures]
-                row.consent = "yes" if ctx.facts.principals.get(spec.tenant) else "no"
+                row.consent = "yes" if ctx.facts.principals.get(kit.customer.tenant) else "no"
                 if not row.errors:
                     row.roles = (
                         "ok"
                         if not out.plan.pending
                         else "missing: " + ", ".join(c.address for c in out.plan.pending)
                     )
+            except XtenantError as exc:
+                row.errors.append(str(exc))
             finally:
                 await clients.close(close_credential=False)
 

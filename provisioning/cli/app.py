@@ -141,8 +141,15 @@ for _module in (config, home, kit, customer, verify, reconcile, ci, sandbox):
 
 
 def main() -> None:
+    from provisioning.core.errors import XtenantError
+
     try:
         app()
+    except XtenantError as exc:  # one line: where, what happened, what to do; no traceback
+        from provisioning.cli.output import Printer
+
+        Printer().error(str(exc))
+        sys.exit(1)  # exitcodes.ERROR (not imported: start-up cost)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)

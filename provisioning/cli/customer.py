@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from provisioning.cli import exitcodes
 from provisioning.cli.common import (
     STATE,
     DetailedOpt,
@@ -23,6 +24,7 @@ from provisioning.cli.plans import apply_flow, plan_exit, show_plan
 
 if TYPE_CHECKING:
     from provisioning.core.clouds import Cloud
+    from provisioning.kit.model import Kit
 
 app = typer.Typer()
 customer_app = typer.Typer(
@@ -35,18 +37,21 @@ KitOpt = Annotated[
 ]
 
 
-def _load_kit(printer: Printer, kit: Path) -> tuple[Any, Cloud]:
-    """The kit's customer side and the cloud to apply it with, or exit 1."""
+def _load_kit(printer: Printer, kit: Path) -> tuple[Kit, Cloud]:
+    """The kit and the cloud to apply it with (xtenant's profile or the admin's --cloud,
+    never the kit's endpoints alone), or exit 1 naming every bad field."""
     from provisioning.core.clouds import CloudError
-    from provisioning.core.runner import kit_cloud, load_kit_spec
+    from provisioning.core.runner import load_customer_kit
+    from provisioning.kit.model import KitError
 
     try:
-        data, spec = load_kit_spec(kit)
-        return spec, kit_cloud(data, STATE.cloud)
+        return load_customer_kit(kit, STATE.cloud)
     except CloudError as exc:
         fail(printer, f"--cloud: {exc}")
-    except (OSError, ValueError) as exc:
-        fail(printer, f"{kit}: {exc}")
+    except KitError as exc:
+        for issue in exc.issues:
+            printer.issue(issue)
+        raise typer.Exit(exitcodes.ERROR) from None
 
 
 @customer_app.command("plan")
@@ -63,11 +68,13 @@ def customer_plan(
     spec, cloud = _load_kit(printer, kit)
     outcome = run(spec, cloud, Options(progress=progress(printer)))
     printer.clear_progress()
-    show_plan(printer, outcome, output, title=f"xtenant customer plan: {spec.name}")
+    show_plan(printer, outcome, output, title=f"xtenant customer plan: {spec.customer.name}")
     plan_exit(outcome, detailed_exitcode)
 
 
-def _customer_flow(kit: Path, *, yes: bool, output: Fmt, remove: bool) -> None:
+def _customer_flow(
+    kit: Path, *, yes: bool, output: Fmt, remove: bool, yes_privileged: bool = False
+) -> None:
     from provisioning.core.runner import Options
     from provisioning.core.runner import customer_apply as run_apply
     from provisioning.core.runner import customer_plan as run_plan
@@ -81,13 +88,28 @@ def _customer_flow(kit: Path, *, yes: bool, output: Fmt, remove: bool) -> None:
         lambda: run_apply(spec, cloud, opts, remove=remove),
         yes=yes,
         output=output,
+        yes_privileged=yes_privileged,
     )
 
 
+YesPrivilegedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--yes-privileged",
+        help="Also grant what the plan marks PRIVILEGED without asking again.",
+    ),
+]
+
+
 @customer_app.command("apply")
-def customer_apply(kit: KitOpt, yes: YesOpt = False, output: OutputOpt = Fmt.table) -> None:
+def customer_apply(
+    kit: KitOpt,
+    yes: YesOpt = False,
+    yes_privileged: YesPrivilegedOpt = False,
+    output: OutputOpt = Fmt.table,
+) -> None:
     """Consent to the provider's app and grant exactly the kit's roles."""
-    _customer_flow(kit, yes=yes, output=output, remove=False)
+    _customer_flow(kit, yes=yes, output=output, remove=False, yes_privileged=yes_privileged)
 
 
 @customer_app.command("remove")

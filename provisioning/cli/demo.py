@@ -269,17 +269,19 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
 
 
 def _customer_apply(printer: Printer, kit: Path, cloud: Any) -> Any:
-    """What a customer admin's `xtenant customer apply --kit kit.json` does; the spec, or
+    """What a customer admin's `xtenant customer apply --kit kit.json` does; the kit, or
     None after printing the failures."""
-    from provisioning.core.runner import Options, customer_apply, load_kit_spec
+    from provisioning.core.runner import Options, customer_apply
+    from provisioning.kit.cloud import cloud_for
+    from provisioning.kit.model import load_kit
 
-    _, spec = load_kit_spec(kit)
-    res = customer_apply(spec, cloud, Options())
+    loaded = load_kit(kit)
+    res = customer_apply(loaded, cloud_for(loaded, cloud), Options())
     for f in res.failures:
         printer.error(f"{f.address}: {f.message}")
     for c in res.applied:
         printer.line(f"  {c.action.symbol} {c.address}")
-    return spec if res.ok else None
+    return loaded if res.ok else None
 
 
 def _ship_logs(
@@ -290,7 +292,9 @@ def _ship_logs(
     from provisioning.chain import CrossTenantCredential
     from provisioning.chain.claims import summary
 
-    cred = CrossTenantCredential(spec.app_id, spec.tenant, cloud=cloud, managed_identity=client_id)
+    cred = CrossTenantCredential(
+        spec.app_id, spec.customer.tenant, cloud=cloud, managed_identity=client_id
+    )
     mi = cred.assertion()
     printer.line("  vm-vector's managed-identity token (claims only, signature removed):")
     for k, v in summary(mi).items():
@@ -317,7 +321,9 @@ def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str) -> None
 
     from provisioning.chain import CrossTenantCredential
 
-    cred = CrossTenantCredential(spec.app_id, spec.tenant, cloud=cloud, managed_identity=client_id)
+    cred = CrossTenantCredential(
+        spec.app_id, spec.customer.tenant, cloud=cloud, managed_identity=client_id
+    )
     token = cred.get_token(cloud.graph_scope).token
     r = httpx.get(
         f"{cloud.graph_v1}/sites",

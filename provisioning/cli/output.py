@@ -6,8 +6,19 @@ Nothing here ever receives a raw token; callers pass decoded claims only.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
+
+from provisioning.core.text import visible
+
+_PLAN_STYLES = (
+    ("!!", "bold red"),
+    ("-/+", "bold red"),
+    ("+", "green"),
+    ("~", "yellow"),
+    ("-", "red"),
+)
 
 
 class Printer:
@@ -26,7 +37,20 @@ class Printer:
         return self._console
 
     def line(self, text: str = "") -> None:
-        self.out.write(text + "\n")
+        """A line of plain text; control and bidirectional characters are made visible
+        (text here may come from a kit, a config or a tenant)."""
+        self.out.write(visible(text) + "\n")
+
+    def plan(self, text: str) -> None:
+        """A rendered plan: on a terminal (and without ``NO_COLOR``) creates green, updates
+        yellow, deletes and privileged grants red, as Terraform shows them."""
+        if not self.tty or os.environ.get("NO_COLOR"):
+            self.line(text)
+            return
+        for raw in visible(text).splitlines():
+            lead = raw.lstrip()
+            style = next((st for pre, st in _PLAN_STYLES if lead.startswith(pre)), None)
+            self.console.print(f"[{style}]{_esc(raw)}[/]" if style else _esc(raw))
 
     def json(self, data: Any) -> None:
         self.out.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
@@ -41,7 +65,7 @@ class Printer:
             self.line(f"{lead}{issue}")
 
     def error(self, message: str) -> None:
-        self.err.write(f"error: {message}\n")
+        self.err.write(f"error: {visible(message)}\n")
 
     def summary(self, text: str, *, ok: bool) -> None:
         if self.tty:
@@ -52,6 +76,7 @@ class Printer:
     def progress(self, text: str) -> None:
         """A transient status line on a terminal (one per task step)."""
         if self.tty:
+            text = visible(text)
             self.out.write("\r\033[2K\033[2m" + text[: self.console.width - 1] + "\033[0m")
             self.out.flush()
 
@@ -70,4 +95,4 @@ class Printer:
 def _esc(text: str) -> str:
     from rich.markup import escape
 
-    return escape(text)
+    return escape(visible(text))

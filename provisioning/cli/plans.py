@@ -16,7 +16,7 @@ from provisioning.cli.output import Printer
 if TYPE_CHECKING:
     from provisioning.core.engine import Outcome
 
-_DONE = {"create": "created", "update": "updated", "delete": "deleted"}
+_DONE = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced"}
 
 
 def show_plan(printer: Printer, outcome: Outcome, output: PlanFmt, title: str) -> None:
@@ -29,7 +29,7 @@ def show_plan(printer: Printer, outcome: Outcome, output: PlanFmt, title: str) -
     if output is PlanFmt.markdown:
         printer.line(render_markdown(outcome.plan, title=title, summary=outcome.summary()))
     else:
-        printer.line(render_text(outcome.plan, summary=outcome.summary()))
+        printer.plan(render_text(outcome.plan, summary=outcome.summary()))
 
 
 def plan_exit(outcome: Outcome, detailed_exitcode: bool) -> None:
@@ -46,14 +46,17 @@ def apply_flow(
     *,
     yes: bool,
     output: Fmt,
+    yes_privileged: bool = False,
 ) -> None:
+    """Privileged grants (a role or permission that can change or grant anything) are asked
+    for a second time, by name, unless ``--yes-privileged``: ``--yes`` alone never grants them."""
     from provisioning.core.plan import render_text
 
     planned = plan_fn()
     printer.clear_progress()
     if planned.failures:
         report_failures(printer, planned)
-        printer.line(render_text(planned.plan, summary=planned.summary()))
+        printer.plan(render_text(planned.plan, summary=planned.summary()))
         raise typer.Exit(exitcodes.ERROR)
     if not planned.plan.has_changes:
         if output is Fmt.json:
@@ -62,12 +65,14 @@ def apply_flow(
             printer.summary(planned.plan.summary(), ok=True)
         return
     if output is not Fmt.json:
-        printer.line(render_text(planned.plan))
+        printer.plan(render_text(planned.plan))
+    interactive = sys.stdin.isatty()
     if not yes:
-        if not sys.stdin.isatty():
+        if not interactive:
             fail(printer, "changes are pending; re-run with --yes to apply them non-interactively")
         if not typer.confirm("Apply these changes?", default=False):
             fail(printer, "cancelled; nothing was changed")
+    _confirm_privileged(printer, planned, yes_privileged=yes_privileged, interactive=interactive)
     outcome = apply_fn()
     printer.clear_progress()
     if output is Fmt.json:
@@ -80,8 +85,28 @@ def apply_flow(
         report_failures(printer, outcome)
         if outcome.plan.has_changes:
             printer.line("still different after apply:")
-            printer.line(render_text(outcome.plan))
+            printer.plan(render_text(outcome.plan))
     if outcome.failures or outcome.plan.has_changes:
         raise typer.Exit(exitcodes.ERROR)
     if output is not Fmt.json:
         printer.summary(outcome.applied_summary(), ok=True)
+
+
+def _confirm_privileged(
+    printer: Printer, planned: Outcome, *, yes_privileged: bool, interactive: bool
+) -> None:
+    privileged = planned.plan.privileged
+    if not privileged or yes_privileged:
+        return
+    names = "; ".join(c.address for c in privileged)
+    if not interactive:
+        fail(
+            printer,
+            f"the plan grants privileged access ({names}): read it, then re-run with "
+            "--yes-privileged to grant it; nothing was changed",
+        )
+    for c in privileged:
+        printer.plan(f"!! {c.address}: {c.privileged}")
+    question = f"{len(privileged)} of these grant privileged access. Grant them?"
+    if not typer.confirm(question, default=False):
+        fail(printer, "cancelled; nothing was changed")

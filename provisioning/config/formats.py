@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from provisioning.config.issues import TAG_LIST, TAG_ONE, show
 from provisioning.core import armid
 from provisioning.core.catalog import graph
+from provisioning.core.text import has_unsafe, visible_line
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 _DOMAIN = r"(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
@@ -105,17 +106,32 @@ def _text(value: str) -> str:
 
 
 def _reason(value: str) -> str:
-    if not value.strip():
+    if not _has_visible_text(value):
         raise fail(
-            "allow_privileged needs a reason", value, 'allow_privileged: "<why this is needed>"'
+            "allow_privileged needs a reason (visible text)",
+            value,
+            'allow_privileged: "<why this is needed>"',
         )
     return value
+
+
+def _has_visible_text(value: str) -> bool:
+    """True when some character would actually show (not space, not an invisible format
+    character such as U+200B): a reason nobody can read is no reason."""
+    return any(ch.isprintable() and not ch.isspace() and not has_unsafe(ch) for ch in value)
 
 
 def _display_name(value: str) -> str:
     _text(value)
     if len(value) > 256:
         raise fail("display name is too long", value[:40] + "...", "at most 256 characters")
+    if has_unsafe(value) or "\n" in value or "\t" in value:
+        raise fail(
+            "display names may not hold control, line-break or bidirectional characters "
+            "(they would change how consent screens and terminals show the name)",
+            visible_line(value),
+            "one line of plain text",
+        )
     return value
 
 

@@ -159,12 +159,34 @@ def _with_block(
 
 # --- parsing -------------------------------------------------------------------------
 
+# What must never reach a request path: an id is checked byte for byte as it will be sent,
+# so nothing an HTTP client or ARM would normalise (whitespace, dot-segments, percent
+# escapes such as %2F, query or fragment markers, control and bidirectional characters)
+# may pass, or the scope checked would not be the scope granted.
+_UNSAFE_RE = re.compile(r"[\s%?#\\\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_UNSAFE_WORDS = {
+    "%": "a percent escape",
+    "?": "a query marker",
+    "#": "a fragment marker",
+    "\\": "a backslash",
+    " ": "whitespace",
+    "\t": "whitespace",
+    "\n": "a line break",
+    "\r": "a line break",
+}
+
 
 def parse(text: str) -> ResourceId:
     """Parse an ARM id; ``ValueError`` says what is wrong with it in words."""
     if not isinstance(text, str):
         raise ValueError(f"expected a string, got {type(text).__name__}")
-    s = text.strip()
+    s = text
+    bad = _UNSAFE_RE.search(s)
+    if bad:
+        raise ValueError(
+            f"{_UNSAFE_WORDS.get(bad.group(), 'a control or invisible character')} "
+            f"{bad.group()!r} at position {bad.start()} is not allowed in an ARM id"
+        )
     if not s.startswith("/"):
         raise ValueError("an ARM id starts with '/'")
     if s == "/":
@@ -172,6 +194,10 @@ def parse(text: str) -> ResourceId:
     segments = s[1:].split("/")
     if any(seg == "" for seg in segments):
         raise ValueError("empty path segment (a doubled or trailing '/')")
+    if any(seg in (".", "..") for seg in segments):
+        raise ValueError(
+            "'.' and '..' are not names: an HTTP client would remove them and widen the scope"
+        )
     scope, rest = _parse_scope(segments)
     while rest:
         scope, rest = _parse_block(scope, rest)

@@ -33,6 +33,9 @@ class Cloud:
     graph_audience: str = "https://graph.microsoft.com"
     monitor_audience: str = "https://monitor.azure.com"
     ca_bundle: str | None = None  # extra trust anchors for this cloud's endpoints
+    # Where Logs Ingestion endpoints (DCE/DCR) live: DNS suffixes (".ingest.monitor.azure.com")
+    # or exact https origins; verify sends a customer-tenant token to no other host.
+    logs_ingestion_domains: tuple[str, ...] = ()
     custom: bool = False  # custom clouds need instance discovery off
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -105,6 +108,8 @@ class Cloud:
             "graph_audience": self.graph_audience,
             "monitor_audience": self.monitor_audience,
         }
+        if self.logs_ingestion_domains:
+            out["logs_ingestion_domains"] = list(self.logs_ingestion_domains)
         if self.ca_bundle:
             out["ca_bundle"] = self.ca_bundle
         out.update(self.extra)
@@ -121,7 +126,11 @@ PUBLIC = Cloud(
     arm="https://management.azure.com",
     graph="https://graph.microsoft.com",
     exchange_audience="api://AzureADTokenExchange",
+    logs_ingestion_domains=(".ingest.monitor.azure.com",),
 )
+# Logs Ingestion domains: Microsoft Learn's Azure Monitor network tables list the DCE/DCR
+# ingestion endpoints as *.ingest.monitor.azure.com (public), *.ingest.monitor.azure.us
+# (US Government) and *.ingest.monitor.azure.cn (21Vianet).
 USGOV = Cloud(
     name="usgov",
     authority="https://login.microsoftonline.us",
@@ -131,6 +140,7 @@ USGOV = Cloud(
     arm_audience="https://management.usgovcloudapi.net",
     graph_audience="https://graph.microsoft.us",
     monitor_audience="https://monitor.azure.us",
+    logs_ingestion_domains=(".ingest.monitor.azure.us",),
 )
 CHINA = Cloud(
     name="china",
@@ -141,11 +151,27 @@ CHINA = Cloud(
     arm_audience="https://management.chinacloudapi.cn",
     graph_audience="https://microsoftgraph.chinacloudapi.cn",
     monitor_audience="https://monitor.azure.cn",
+    logs_ingestion_domains=(".ingest.monitor.azure.cn",),
 )
 _BUILTINS = {c.name: c for c in (PUBLIC, USGOV, CHINA)}
 
 _REQUIRED = ("authority", "arm", "graph", "exchange_audience")
 _KNOWN = (*_REQUIRED, "name", "arm_audience", "graph_audience", "monitor_audience", "ca_bundle")
+_LISTS = ("logs_ingestion_domains",)
+
+
+def _domains(data: dict[str, object], source: str) -> tuple[str, ...]:
+    """``logs_ingestion_domains``: DNS suffixes starting with '.' or https origins."""
+    raw = data.get("logs_ingestion_domains", [])
+    if not isinstance(raw, list) or not all(isinstance(d, str) for d in raw):
+        raise CloudError(f"{source}: logs_ingestion_domains must be a list of strings")
+    for d in raw:
+        if not (d.startswith(".") or d.startswith("https://")):
+            raise CloudError(
+                f"{source}: logs_ingestion_domains entry {d!r} must be a DNS suffix starting "
+                "with '.' or an https:// origin"
+            )
+    return tuple(raw)
 
 
 def from_dict(data: dict[str, object], *, source: str = "cloud") -> Cloud:
@@ -164,7 +190,10 @@ def from_dict(data: dict[str, object], *, source: str = "cloud") -> Cloud:
     }
     kwargs.setdefault("name", "custom")
     return Cloud(
-        custom=True, ca_bundle=str(data["ca_bundle"]) if data.get("ca_bundle") else None, **kwargs
+        custom=True,
+        ca_bundle=str(data["ca_bundle"]) if data.get("ca_bundle") else None,
+        logs_ingestion_domains=_domains(data, source),
+        **kwargs,
     )
 
 
@@ -197,7 +226,12 @@ def load_cloud_file(path: str | os.PathLike[str]) -> Cloud:
             bundle_path = p.parent / bundle_path
         kwargs["ca_bundle"] = str(bundle_path)
     extra = {k: v for k, v in data.items() if k not in _KNOWN and isinstance(v, str)}
-    return Cloud(custom=True, extra=extra, **kwargs)
+    return Cloud(
+        custom=True,
+        extra=extra,
+        logs_ingestion_domains=_domains(data, f"cloud file {p}"),
+        **kwargs,
+    )
 
 
 def resolve(spec: str | None) -> Cloud:

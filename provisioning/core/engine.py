@@ -166,6 +166,8 @@ async def plan(ctx: Context, tasks: list[Task]) -> Outcome:
     failures: list[TaskFailure] = []
     p = Plan()
     for stage in sorted({t.stage for t in tasks}):  # later stages read earlier stages' facts
+        if failures:
+            break  # a later stage planned on a failed read would be a plan on guesses
         batch = [t for t in tasks if t.stage == stage]
         results = await asyncio.gather(*(_bounded(sem, _observe(ctx, t, failures)) for t in batch))
         for changes in results:

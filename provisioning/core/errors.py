@@ -10,14 +10,22 @@ import json
 from typing import Any
 
 
-class TaskError(Exception):
-    """A task cannot proceed; ``str()`` says why and what to do."""
+class XtenantError(Exception):
+    """Every error xtenant reports itself: ``address`` says where (an object, a field, a
+    step), ``message`` what happened and what to do about it. The CLI prints one line."""
 
-    def __init__(self, address: str, message: str, *, code: str | None = None) -> None:
-        super().__init__(f"{address}: {message}")
+    def __init__(self, message: str, *, address: str = "", code: str | None = None) -> None:
+        super().__init__(f"{address}: {message}" if address else message)
         self.address = address
         self.message = message
         self.code = code
+
+
+class TaskError(XtenantError):
+    """A task cannot proceed; ``str()`` says why and what to do."""
+
+    def __init__(self, address: str, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, address=address, code=code)
 
 
 def status_of(exc: BaseException) -> int | None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from provisioning.core.text import visible_line
+
 PLAN_SCHEMA_VERSION = 1
 
 
@@ -25,11 +27,14 @@ class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
+    REPLACE = "replace"  # deleted, then created again (Terraform's -/+)
     NOOP = "no-op"
 
     @property
     def symbol(self) -> str:
-        return {"create": "+", "update": "~", "delete": "-", "no-op": " "}[self.value]
+        return {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "no-op": " "}[
+            self.value
+        ]
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class Change:
     fields: list[FieldChange] = field(default_factory=list)
     note: str | None = None  # why, or what the user must know (e.g. "propagation takes minutes")
     apply: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+    privileged: str | None = None  # set when the grant can change or grant anything: why, shown
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -66,6 +72,8 @@ class Change:
             ]
         if self.note:
             out["note"] = self.note
+        if self.privileged:
+            out["privileged"] = self.privileged
         return out
 
 
@@ -106,19 +114,29 @@ class Plan:
         return bool(self.pending)
 
     def counts(self) -> dict[str, int]:
+        """Changes per action; ``replace`` appears only when a plan has one (it is rare, and
+        the shape stays what readers of the JSON already know)."""
         out = {a.value: 0 for a in Action}
         for c in self.changes:
             out[c.action.value] += 1
+        if not out["replace"]:
+            del out["replace"]
         return out
 
     def summary(self) -> str:
         n = self.counts()
         if not self.has_changes:
             return f"No changes. {matching(n['no-op'])}"
+        replace = f", {n['replace']} to replace" if n.get("replace") else ""
         return (
             f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete"
-            f" ({n['no-op']} unchanged)."
+            f"{replace} ({n['no-op']} unchanged)."
         )
+
+    @property
+    def privileged(self) -> list[Change]:
+        """Pending changes that grant something privileged (asked for again before apply)."""
+        return [c for c in self.pending if c.privileged]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,13 +154,16 @@ def matching(n: int) -> str:
 
 
 def _fmt(v: Any) -> str:
+    """A value on one line, with anything that could act on a terminal made visible."""
     if v is None:
         return "(none)"
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_fmt(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{" + ", ".join(f"{k}={_fmt(x)}" for k, x in sorted(v.items())) + "}"
-    return str(v)
+        return (
+            "{" + ", ".join(f"{visible_line(str(k))}={_fmt(x)}" for k, x in sorted(v.items())) + "}"
+        )
+    return visible_line(str(v))
 
 
 def render_text(plan: Plan, *, show_noop: bool = False, summary: str | None = None) -> str:
@@ -153,7 +174,9 @@ def render_text(plan: Plan, *, show_noop: bool = False, summary: str | None = No
         if c.action is Action.NOOP and not show_noop:
             continue
         label = "no change" if c.action is Action.NOOP else c.action.value
-        lines.append(f"  {c.action.symbol} {c.address}  ({c.kind}: {label})")
+        lines.append(f"  {c.action.symbol} {visible_line(c.address)}  ({c.kind}: {label})")
+        if c.privileged:
+            lines.append(f"      !! {visible_line(c.privileged)}")
         for f in c.fields:
             if c.action is Action.CREATE:
                 lines.append(f"      {f.field} = {_fmt(f.after)}")
@@ -162,9 +185,9 @@ def render_text(plan: Plan, *, show_noop: bool = False, summary: str | None = No
             else:
                 lines.append(f"      {f.field}: {_fmt(f.before)} -> {_fmt(f.after)}")
         if c.note:
-            lines.append(f"      # {c.note}")
+            lines.append(f"      # {visible_line(c.note)}")
     for n in plan.notes:
-        lines.append(f"  note: {n}")
+        lines.append(f"  note: {visible_line(n)}")
     lines.append(summary or plan.summary())
     return "\n".join(lines)
 
@@ -190,6 +213,8 @@ def render_markdown(plan: Plan, *, title: str = "xtenant plan", summary: str | N
 def diff_line(line: str) -> str:
     """Terraform-style lines as a diff block: '+'/'-' lead, '~' shown as '!'."""
     stripped = line.lstrip()
-    if stripped[:1] in "+-~":
+    if stripped.startswith("-/+"):
+        return "! " + stripped[4:]
+    if stripped[:1] and stripped[:1] in "+-~":
         return {"~": "!"}.get(stripped[0], stripped[0]) + " " + stripped[2:]
     return line

@@ -9,11 +9,14 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from provisioning.config import Loaded, load_config
 from provisioning.core import clouds
 from provisioning.core.engine import Context, Facts, Outcome
-from provisioning.customer.spec import CustomerSpec
+
+if TYPE_CHECKING:
+    from provisioning.kit.model import Kit
 
 
 @dataclass
@@ -39,6 +42,7 @@ async def _run(
     config = loaded.config
     clients = Clients.for_admin(cloud, config.home.tenant_id)
     try:
+        await _home_sign_in(clients, cloud, config.home.tenant_id)
         ctx = Context(
             config=config,
             cloud=cloud,
@@ -51,6 +55,15 @@ async def _run(
         return await (engine.apply(ctx, tasks) if write else engine.plan(ctx, tasks))
     finally:
         await clients.close()
+
+
+async def _home_sign_in(clients: Any, cloud: clouds.Cloud, tenant_id: str) -> None:
+    """Signed in, and to the home tenant: a plan read from another tenant would show
+    everything as missing."""
+    from provisioning.core.signin import check_tenant, signed_in
+
+    who = await signed_in(clients.credential, cloud, tenant_id)
+    check_tenant(who, tenant_id, cloud, what="the configuration's home side")
 
 
 def home_plan(loaded: Loaded, cloud: clouds.Cloud, opts: Options | None = None) -> Outcome:
@@ -68,6 +81,7 @@ async def _facts(loaded: Loaded, cloud: clouds.Cloud) -> tuple[Facts, list[str]]
 
     clients = Clients.for_admin(cloud, loaded.config.home.tenant_id)
     try:
+        await _home_sign_in(clients, cloud, loaded.config.home.tenant_id)
         ctx = Context(cloud=cloud, clients=clients, config=loaded.config)
         tasks = [t for t in home_tasks(loaded.config) if t.stage == 0]
         out = await engine.plan(ctx, tasks)
@@ -100,45 +114,45 @@ def load(path: Path) -> Loaded:
 # ---- customer side (run by the customer admin, from a kit) ------------------------------
 
 
-def load_kit_spec(path: Path) -> tuple[dict, CustomerSpec]:
+def load_customer_kit(path: Path, cloud_override: str | None) -> tuple[Kit, clouds.Cloud]:
+    """The kit and the cloud to apply it with (xtenant's profile, or the admin's
+    ``--cloud``; never the kit's endpoints alone). ``KitError`` names what is wrong."""
+    from provisioning.kit.cloud import cloud_for
     from provisioning.kit.model import load_kit
 
     kit = load_kit(path)
-    data = kit.to_json()
-    return data, CustomerSpec.from_kit(data)
-
-
-def kit_cloud(kit: dict, override: str | None) -> clouds.Cloud:
-    return (
-        clouds.resolve(override) if override else clouds.from_dict(kit["cloud"], source="kit.cloud")
-    )
+    chosen = clouds.resolve(cloud_override) if cloud_override else None
+    return kit, cloud_for(kit, chosen, source=str(path))
 
 
 async def _run_customer(
-    spec: CustomerSpec, cloud: clouds.Cloud, opts: Options, *, write: bool, remove: bool
+    kit: Kit, cloud: clouds.Cloud, opts: Options, *, write: bool, remove: bool
 ) -> Outcome:
     from provisioning.core import engine
     from provisioning.core.clients import Clients
-    from provisioning.customer import customer_tasks
+    from provisioning.core.signin import signed_in
+    from provisioning.customer import customer_tasks, tenant
 
-    clients = Clients.for_admin(cloud, spec.tenant)
+    clients = Clients.for_admin(cloud)
     try:
+        who = await signed_in(clients.credential, cloud, kit.customer.tenant)
+        await tenant.establish(clients.graph, kit, who, cloud)
         ctx = Context(
             cloud=cloud, clients=clients, concurrency=opts.concurrency, progress=opts.progress
         )
-        tasks = customer_tasks(spec, remove=remove)
+        tasks = customer_tasks(kit, remove=remove)
         return await (engine.apply(ctx, tasks) if write else engine.plan(ctx, tasks))
     finally:
         await clients.close()
 
 
 def customer_plan(
-    spec: CustomerSpec, cloud: clouds.Cloud, opts: Options | None = None, *, remove: bool = False
+    kit: Kit, cloud: clouds.Cloud, opts: Options | None = None, *, remove: bool = False
 ) -> Outcome:
-    return asyncio.run(_run_customer(spec, cloud, opts or Options(), write=False, remove=remove))
+    return asyncio.run(_run_customer(kit, cloud, opts or Options(), write=False, remove=remove))
 
 
 def customer_apply(
-    spec: CustomerSpec, cloud: clouds.Cloud, opts: Options | None = None, *, remove: bool = False
+    kit: Kit, cloud: clouds.Cloud, opts: Options | None = None, *, remove: bool = False
 ) -> Outcome:
-    return asyncio.run(_run_customer(spec, cloud, opts or Options(), write=True, remove=remove))
+    return asyncio.run(_run_customer(kit, cloud, opts or Options(), write=True, remove=remove))

@@ -1,20 +1,31 @@
 """Tasks on a customer (resource) tenant, run with the customer admin's own credentials
-from a kit: the app's service principal (consent), Graph app-role grants, RBAC."""
+from a kit: the app's service principal (consent), Graph app-role grants, RBAC.
+
+They take the kit's own types (``Kit``, ``KitRole``, ``KitGraphRole``): the kit is the
+contract, so what a task grants is exactly what the kit lists, read one way.
+"""
 
 from __future__ import annotations
 
-from provisioning.core.engine import Task
+from typing import TYPE_CHECKING
 
-from .spec import CustomerSpec
+if TYPE_CHECKING:
+    from provisioning.core.engine import Task
+    from provisioning.kit.model import Kit
 
 
-def customer_tasks(spec: CustomerSpec, *, remove: bool = False) -> list[Task]:
+def customer_tasks(kit: Kit, *, remove: bool = False) -> list[Task]:
     from .grants import GraphGrantsTask
     from .rbac import RoleAssignmentTask
     from .service_principal import CustomerSpTask
 
-    tasks: list[Task] = [CustomerSpTask(spec, remove=remove)]
-    if spec.graph_roles:
-        tasks.append(GraphGrantsTask(spec, remove=remove))
-    tasks.extend(RoleAssignmentTask(spec, g, remove=remove) for g in spec.roles)
+    tasks: list[Task] = [CustomerSpTask(kit, remove=remove)]
+    if kit.graph_app_roles:
+        tasks.append(GraphGrantsTask(kit, remove=remove))
+    tasks.extend(RoleAssignmentTask(kit, role, remove=remove) for role in kit.roles)
     return tasks
+
+
+def label(kit: Kit) -> str:
+    """The address prefix of a customer's objects in plans (``customer[litware]``)."""
+    return f"customer[{kit.customer.name}]"

@@ -1,9 +1,16 @@
 """Azure RBAC role assignments for our service principal, exactly as the kit lists them.
 
-Names are deterministic (uuid5 of scope, role and app id), ``principalType`` is always
-given (so ARM does not need to resolve a just-created principal), an existing assignment
-under another name counts as present, and ``PrincipalNotFound`` while the new service
-principal replicates is waited out with bounded backoff.
+The kit carries each assignment's deterministic name and role definition id (computed in
+``kit/ids.py``); ``principalType`` is always sent (so ARM does not need to resolve a
+just-created principal), an existing assignment of the same role under another name counts
+as present, and ``PrincipalNotFound`` while a new service principal replicates is waited
+out with bounded backoff.
+
+An assignment under our name whose principal is not the current service principal is ours
+and stale: the customer deleted the enterprise app (its assignments stay behind, shown as
+"Identity not found") and consented again, which made a new principal. ARM refuses to
+point an assignment at another principal (400 ``RoleAssignmentUpdateNotPermitted``), so it
+is replaced: deleted, then created for the current principal.
 """
 
 from __future__ import annotations
@@ -12,25 +19,18 @@ import logging
 from typing import Any
 
 from provisioning.core import armid
+from provisioning.core.catalog import roles as role_catalog
 from provisioning.core.engine import UNKNOWN, Context, Task
 from provisioning.core.errors import TaskError, code_of, is_not_found, status_of
 from provisioning.core.plan import Action, Change, FieldChange
+from provisioning.kit.ids import role_guid_of
+from provisioning.kit.model import Kit, KitRole
 
+from . import label, privilege
 from .service_principal import principal_id
-from .spec import CustomerSpec, RoleGrant
 
 log = logging.getLogger("xtenant")
 NO_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-
-
-def role_definition_id(grant: RoleGrant) -> str:
-    sub = grant.subscription_id
-    prefix = f"/subscriptions/{sub}" if sub else ""
-    return f"{prefix}/providers/Microsoft.Authorization/roleDefinitions/{grant.role_id}"
-
-
-def _guid_of(role_definition: str) -> str:
-    return role_definition.rstrip("/").rsplit("/", 1)[-1].lower()
 
 
 def _short_scope(scope: str) -> str:
@@ -41,84 +41,183 @@ def _short_scope(scope: str) -> str:
 class RoleAssignmentTask(Task):
     kind = "role assignment"
 
-    def __init__(self, spec: CustomerSpec, grant: RoleGrant, *, remove: bool = False) -> None:
-        self.spec = spec
-        self.grant = grant
+    def __init__(self, kit: Kit, role: KitRole, *, remove: bool = False) -> None:
+        self.kit = kit
+        self.role = role
         self.remove = remove
         self.stage = 0 if remove else 1
-        self.address = f"{spec.label}.role[{grant.role} @ {_short_scope(grant.scope)}]"
-        self.found: Any = None  # the assignment, under our name or another
+        self.address = f"{label(kit)}.role[{role.role} @ {_short_scope(role.scope)}]"
+        self.found: Any = None  # our assignment (by name, or the same grant under another name)
+        self.stale: Any = None  # an assignment under our name for another (deleted) principal
         self.sp: str | None = None
+        self.role_name = role.role  # as the tenant names it (catalog or role definition)
+        self.custom_privileged = False
+
+    @property
+    def subscription_id(self) -> str | None:
+        return armid.parse(self.role.scope).subscription_id
 
     def _client(self, ctx: Context) -> Any:
-        return ctx.clients.authorization(self.grant.subscription_id or NO_SUBSCRIPTION)
+        return ctx.clients.authorization(self.subscription_id or NO_SUBSCRIPTION)
 
     async def observe(self, ctx: Context) -> None:
-        self.found = None
-        self.sp = await principal_id(ctx, self.spec)
-        if self.sp is None:
-            return
+        self.found = self.stale = None
+        self.sp = await principal_id(ctx, self.kit)
+        await self._read_definition(ctx)
         ops = self._client(ctx).role_assignments
         try:
-            self.found = await ops.get(self.grant.scope, self.grant.assignment_name)
+            named = await ops.get(self.role.scope, self.role.assignment_name)
         except Exception as e:
             if status_of(e) == 403:
                 raise TaskError(self.address, self._denied("read")) from None
             if not is_not_found(e):
                 raise
-        if self.found is not None and self.found.principal_id == self.sp:
+            named = None
+        if named is not None:
+            if self.sp is not None and named.principal_id == self.sp:
+                self.found = named
+                return
+            self.stale = named
+        if self.sp is None:
             return
-        self.found = None
         # the same grant may exist under another name (made by hand, by az, by Bicep)
-        async for a in ops.list_for_scope(self.grant.scope, filter=f"principalId eq '{self.sp}'"):
-            if (a.scope or "").lower() == self.grant.scope.lower() and _guid_of(
+        async for a in ops.list_for_scope(self.role.scope, filter=f"principalId eq '{self.sp}'"):
+            if (a.scope or "").lower() == self.role.scope.lower() and role_guid_of(
                 a.role_definition_id
-            ) == self.grant.role_id.lower():
+            ) == self.role.role_id.lower():
                 self.found = a
                 return
 
+    async def _read_definition(self, ctx: Context) -> None:
+        """A role the catalog does not know is named by the tenant's own definition: the
+        label a kit gives it must be that name, and its actions say whether it is privileged."""
+        if role_catalog.lookup(self.role.role_id) is not None:
+            return
+        try:
+            definition = await self._client(ctx).role_definitions.get_by_id(
+                self.role.role_definition_id
+            )
+        except Exception as e:
+            if is_not_found(e):
+                raise TaskError(
+                    self.address,
+                    f"role definition {self.role.role_id} does not exist at {self.role.scope} "
+                    "in this tenant: ask the provider which role they mean",
+                ) from None
+            if status_of(e) == 403:
+                raise TaskError(self.address, self._denied("read")) from None
+            raise
+        name = definition.role_name or ""
+        if name != self.role.role:
+            raise TaskError(
+                self.address,
+                f"the kit calls role {self.role.role_id} {self.role.role!r}, but this tenant "
+                f"names it {name!r}: the kit's label does not match what it grants; nothing "
+                "will be granted from this kit",
+            )
+        self.role_name = name
+        actions = [a for p in definition.permissions or [] for a in (p.actions or [])]
+        self.custom_privileged = privilege.role_is_privileged(self.role.role_id, actions)
+
+    @property
+    def privileged(self) -> str | None:
+        is_priv = self.custom_privileged or privilege.role_is_privileged(self.role.role_id)
+        if not is_priv:
+            return None
+        return privilege.warning(
+            f"{self.role_name} can change or grant anything at {self.role.scope}",
+            self.role.allow_privileged,
+        )
+
     def changes(self, ctx: Context) -> list[Change]:
         fields = [
-            FieldChange("role", None, f"{self.grant.role} ({self.grant.role_id})"),
-            FieldChange("scope", None, self.grant.scope),
+            FieldChange("role", None, f"{self.role_name} ({self.role.role_id})"),
+            FieldChange("scope", None, self.role.scope),
             FieldChange("principal", None, self.sp or UNKNOWN),
         ]
         if self.remove:
-            if self.found is None:
+            gone = [a for a in (self.found, self.stale) if a is not None]
+            if not gone:
                 return [Change(self.address, self.kind, Action.NOOP)]
             return [
                 Change(
                     self.address,
                     self.kind,
                     Action.DELETE,
-                    [FieldChange(f.field, f.after, None) for f in fields],
-                    apply=lambda: self._delete(ctx),
+                    [FieldChange(f.field, f.after, None) for f in fields[:2]]
+                    + [FieldChange("principal", a.principal_id, None) for a in gone],
+                    apply=lambda: self._delete(ctx, *gone),
                 )
             ]
         if self.found is not None:
-            return [Change(self.address, self.kind, Action.NOOP)]
+            out = [Change(self.address, self.kind, Action.NOOP)]
+            if self.stale is not None:  # ours, orphaned, beside a grant made under another name
+                out.append(self._orphan_cleanup(ctx))
+            return out
+        if self.stale is not None:
+            return [
+                Change(
+                    self.address,
+                    self.kind,
+                    Action.REPLACE,
+                    [
+                        FieldChange("role", None, f"{self.role_name} ({self.role.role_id})"),
+                        FieldChange("scope", None, self.role.scope),
+                        FieldChange("principal", self.stale.principal_id, self.sp or UNKNOWN),
+                    ],
+                    note=(
+                        f"the assignment {self.role.assignment_name} belongs to principal "
+                        f"{self.stale.principal_id}, which is not the app's current service "
+                        "principal (the enterprise app was deleted and consent given again): "
+                        "ARM cannot move it to the new principal, so it is deleted and made again"
+                    ),
+                    apply=lambda: self._replace(ctx),
+                    privileged=self.privileged,
+                )
+            ]
         return [
             Change(
                 self.address,
                 self.kind,
                 Action.CREATE,
                 fields,
-                note=self.grant.why,
+                note=self.role.why,
                 apply=lambda: self._create(ctx),
+                privileged=self.privileged,
             )
         ]
+
+    def _orphan_cleanup(self, ctx: Context) -> Change:
+        stale = self.stale
+        return Change(
+            f"{self.address}.orphan",
+            self.kind,
+            Action.DELETE,
+            [
+                FieldChange("name", stale.name, None),
+                FieldChange("principal", stale.principal_id, None),
+            ],
+            note="an assignment of this app's role for a principal that is no longer the "
+            "app's service principal (the enterprise app was deleted): it grants nothing",
+            apply=lambda: self._delete(ctx, stale),
+        )
+
+    async def _replace(self, ctx: Context) -> None:
+        if self.stale is not None:
+            await self._delete(ctx, self.stale)
+        await self._create(ctx)
 
     async def _create(self, ctx: Context) -> None:
         from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
-        sp = await principal_id(ctx, self.spec)
+        sp = await principal_id(ctx, self.kit)
         if sp is None:
             raise TaskError(
                 self.address, "the service principal does not exist yet (consent first)"
             )
         body = RoleAssignmentCreateParameters(
-            role_definition_id=role_definition_id(self.grant),
+            role_definition_id=self.role.role_definition_id,
             principal_id=sp,
             principal_type="ServicePrincipal",
         )
@@ -139,7 +238,7 @@ class RoleAssignmentTask(Task):
             ):
                 with attempt:
                     await self._client(ctx).role_assignments.create(
-                        self.grant.scope, self.grant.assignment_name, body
+                        self.role.scope, self.role.assignment_name, body
                     )
         except Exception as e:
             code = code_of(e)
@@ -158,14 +257,15 @@ class RoleAssignmentTask(Task):
                 raise TaskError(self.address, self._denied("write")) from None
             raise
 
-    async def _delete(self, ctx: Context) -> None:
-        try:
-            await self._client(ctx).role_assignments.delete(self.found.scope, self.found.name)
-        except Exception as e:
-            if status_of(e) == 403:
-                raise TaskError(self.address, self._denied("delete")) from None
-            if not is_not_found(e):
-                raise
+    async def _delete(self, ctx: Context, *assignments: Any) -> None:
+        for a in assignments:
+            try:
+                await self._client(ctx).role_assignments.delete(a.scope, a.name)
+            except Exception as e:
+                if status_of(e) == 403:
+                    raise TaskError(self.address, self._denied("delete")) from None
+                if not is_not_found(e):
+                    raise
 
     def _denied(self, verb: str) -> str:
         need = (
@@ -174,8 +274,8 @@ class RoleAssignmentTask(Task):
             else "Owner, User Access Administrator or Role Based Access Control Administrator"
         )
         return (
-            f"permission denied to {verb} role assignments at {self.grant.scope} in tenant "
-            f"{self.spec.tenant}: the admin running this needs {need} on that scope"
+            f"permission denied to {verb} role assignments at {self.role.scope} in tenant "
+            f"{self.kit.customer.tenant}: the admin running this needs {need} on that scope"
         )
 
     def verified(self, ctx: Context) -> str | None:

@@ -12,35 +12,38 @@ from provisioning.core.engine import Context, Task
 from provisioning.core.errors import TaskError, code_of, is_not_found, message_of, status_of
 from provisioning.core.graph import prefer_create_if_missing, sp_by_app_id
 from provisioning.core.plan import Action, Change, FieldChange
+from provisioning.kit.model import Kit
 
-from .spec import CustomerSpec
+from . import label
 
 
 class CustomerSpTask(Task):
     kind = "service principal"
 
-    def __init__(self, spec: CustomerSpec, *, remove: bool = False) -> None:
-        self.spec = spec
+    def __init__(self, kit: Kit, *, remove: bool = False) -> None:
+        self.kit = kit
         self.remove = remove
         self.stage = 1 if remove else 0  # created first, removed last
-        self.address = f"{spec.label}.service_principal"
+        self.address = f"{label(kit)}.service_principal"
         self.observed: Any = None
 
     async def observe(self, ctx: Context) -> None:
         self.observed = None
         try:
-            self.observed = await sp_by_app_id(ctx.clients.graph, self.spec.app_id).get()
+            self.observed = await sp_by_app_id(ctx.clients.graph, self.kit.app_id).get()
         except Exception as e:
             if status_of(e) == 403:
-                raise TaskError(self.address, _denied(self.spec)) from None
+                raise TaskError(self.address, _denied(self.kit)) from None
             if not is_not_found(e):
                 raise
+        tenant = self.kit.customer.tenant
         if self.observed is not None:
-            ctx.facts.principals[self.spec.tenant] = self.observed.id
+            ctx.facts.principals[tenant] = self.observed.id
         else:
-            ctx.facts.principals.pop(self.spec.tenant, None)
+            ctx.facts.principals.pop(tenant, None)
 
     def changes(self, ctx: Context) -> list[Change]:
+        app = self.kit.home.app
         if self.remove:
             if self.observed is None:
                 return [Change(self.address, self.kind, Action.NOOP)]
@@ -50,7 +53,7 @@ class CustomerSpTask(Task):
                     self.kind,
                     Action.DELETE,
                     [
-                        FieldChange("appId", self.spec.app_id, None),
+                        FieldChange("appId", app.app_id, None),
                         FieldChange("displayName", self.observed.display_name, None),
                     ],
                     note="the enterprise app goes; the provider's app can no longer get tokens here",
@@ -65,9 +68,9 @@ class CustomerSpTask(Task):
                 self.kind,
                 Action.CREATE,
                 [
-                    FieldChange("appId", None, self.spec.app_id),
-                    FieldChange("displayName", None, self.spec.app_display_name),
-                    FieldChange("publisher tenant", None, self.spec.home_tenant),
+                    FieldChange("appId", None, app.app_id),
+                    FieldChange("displayName", None, app.display_name),
+                    FieldChange("publisher tenant", None, self.kit.home.tenant_id),
                 ],
                 note="this is what admin consent creates",
                 apply=lambda: self._create(ctx),
@@ -78,13 +81,13 @@ class CustomerSpTask(Task):
         from msgraph.generated.models.service_principal import ServicePrincipal
 
         try:
-            await sp_by_app_id(ctx.clients.graph, self.spec.app_id).patch(
+            await sp_by_app_id(ctx.clients.graph, self.kit.app_id).patch(
                 ServicePrincipal(), request_configuration=prefer_create_if_missing()
             )
         except Exception as e:
             status, msg = status_of(e), message_of(e)
             if status == 403:
-                raise TaskError(self.address, _denied(self.spec)) from None
+                raise TaskError(self.address, _denied(self.kit)) from None
             if status in (400, 404) and (
                 "tenant" in msg.lower()
                 or "multi" in msg.lower()
@@ -93,10 +96,10 @@ class CustomerSpTask(Task):
                 raise TaskError(
                     self.address,
                     (
-                        f"Entra refused to create a service principal for app {self.spec.app_id}: {msg} "
-                        f"— the app must exist in the provider's tenant {self.spec.home_tenant} and be "
-                        f"multi-tenant (signInAudience AzureADMultipleOrgs); ask the provider to fix "
-                        f"their app registration"
+                        f"Entra refused to create a service principal for app {self.kit.app_id}: "
+                        f"{msg} — the app must exist in the provider's tenant "
+                        f"{self.kit.home.tenant_id} and be multi-tenant (signInAudience "
+                        f"AzureADMultipleOrgs); ask the provider to fix their app registration"
                     ),
                 ) from None
             raise
@@ -111,29 +114,30 @@ class CustomerSpTask(Task):
                 raise
 
     def verified(self, ctx: Context) -> str | None:
-        sp = ctx.facts.principals.get(self.spec.tenant)
+        sp = ctx.facts.principals.get(self.kit.customer.tenant)
         return f"{self.address}: objectId {sp}" if sp else f"{self.address}: absent"
 
 
-def _denied(spec: CustomerSpec) -> str:
+def _denied(kit: Kit) -> str:
     return (
-        f"permission denied in tenant {spec.tenant}: consenting to an app needs the "
+        f"permission denied in tenant {kit.customer.tenant}: consenting to an app needs the "
         f"Application.ReadWrite.All Graph permission or the Cloud Application Administrator "
         f"role (or use the kit's admin-consent link as a Global Administrator)"
     )
 
 
-async def principal_id(ctx: Context, spec: CustomerSpec) -> str | None:
+async def principal_id(ctx: Context, kit: Kit) -> str | None:
     """Our service principal's object id in the customer tenant (looked up once)."""
-    if spec.tenant in ctx.facts.principals:
-        return ctx.facts.principals[spec.tenant]
+    tenant = kit.customer.tenant
+    if tenant in ctx.facts.principals:
+        return ctx.facts.principals[tenant]
     try:
-        sp = await sp_by_app_id(ctx.clients.graph, spec.app_id).get()
+        sp = await sp_by_app_id(ctx.clients.graph, kit.app_id).get()
     except Exception as e:
         if is_not_found(e):
             return None
         if status_of(e) == 403:
-            raise TaskError(f"{spec.label}.service_principal", _denied(spec)) from None
+            raise TaskError(f"{label(kit)}.service_principal", _denied(kit)) from None
         raise
-    ctx.facts.principals[spec.tenant] = sp.id
-    return sp.id
+    ctx.facts.principals[tenant] = sp.id
+    return str(sp.id)

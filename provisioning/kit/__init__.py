@@ -9,8 +9,8 @@ assignment_name(scope, role_id, app_id)       # the customer-side tasks name ass
 
 from __future__ import annotations
 
+from .ids import ASSIGNMENT_NAMESPACE, assignment_name, role_definition_id
 from .model import (
-    ASSIGNMENT_NAMESPACE,
     KIT_SCHEMA_VERSION,
     SCHEMA_PATH,
     Kit,
@@ -24,12 +24,10 @@ from .model import (
     LogsIngestion,
     Workload,
     WorkloadIdentity,
-    assignment_name,
     build_kit,
     kit_from_json,
     kit_json_schema,
     load_kit,
-    role_definition_id,
 )
 from .render import render_all, render_kit, render_landing, templates_dir
 

@@ -14,7 +14,6 @@ that the same configuration renders the same bytes and kits can be committed and
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -39,41 +38,21 @@ from provisioning.config import (
     show,
     validation_issues,
 )
-from provisioning.core import armid
-from provisioning.core.catalog import ROLE_DEFINITION_TYPE
+from provisioning.core import armid, bounded
+from provisioning.core.catalog import graph as graph_catalog
+from provisioning.core.catalog import roles as role_catalog
 from provisioning.core.clouds import Cloud
+from provisioning.kit.ids import assignment_name, role_definition_id
 
-KIT_SCHEMA_VERSION: Literal[1] = 1
+KIT_SCHEMA_VERSION: Literal[2] = 2
 """Version of ``kit.json``'s shape.  Bump it (and teach ``load_kit`` the old one) on any
-change a reader of version 1 would misread; adding an optional field is not one."""
+change a reader of the previous version would misread; adding an optional field is not one.
+
+2: role definition ids under the scope's subscription (the form requests carry), and the
+provider's stated reason for each privileged grant.  Version 1 kits are read and upgraded.
+"""
 
 SCHEMA_PATH = Path(__file__).with_name("kit.schema.json")
-
-ASSIGNMENT_NAMESPACE = uuid.UUID("6f0c5a4e-2b1d-5c8e-9a3f-7d4e1b2c6a90")
-"""uuid5 namespace of role-assignment names.  Never change it: every role assignment
-already made by a kit, a script or ``xtenant customer apply`` is named from it."""
-
-
-def assignment_name(scope: str, role_id: str, principal_key: str) -> str:
-    """The deterministic name (a GUID) of the role assignment of ``role_id`` at ``scope``.
-
-    ``principal_key`` is the **appId** of the home app (not the service principal's object
-    id): the name is then known before the service principal exists in the customer
-    tenant, so the kit, its scripts, its Bicep and ``xtenant customer apply`` all use the
-    same name, and a retried create can never make a second assignment.
-
-    ``uuid5(ASSIGNMENT_NAMESPACE, f"{scope}|{role_id}|{app_id}")``, every part lowercase
-    and the scope in canonical form (ARM compares ids without case).
-    """
-    rid = armid.try_parse(scope)
-    canonical = str(rid) if rid is not None else scope.strip()
-    key = f"{canonical.lower()}|{role_id.strip().lower()}|{principal_key.strip().lower()}"
-    return str(uuid.uuid5(ASSIGNMENT_NAMESPACE, key))
-
-
-def role_definition_id(role_id: str) -> str:
-    """The tenant-level ARM id of a role definition (valid at any scope for built-in roles)."""
-    return f"/providers/{ROLE_DEFINITION_TYPE}/{role_id.lower()}"
 
 
 # =====================================================================================
@@ -133,15 +112,22 @@ class KitRole(_KitModel):
     role: str = Field(description="the role's name (or its GUID for a custom role)")
     role_id: Guid = Field(description="role definition GUID")
     role_definition_id: str = Field(
-        description="/providers/Microsoft.Authorization/roleDefinitions/<role_id>",
+        description="the role definition's ARM id as the assignment names it: "
+        "/subscriptions/<sub>/providers/Microsoft.Authorization/roleDefinitions/<role_id> "
+        "(without the subscription at management-group scope)",
         json_schema_extra={
-            "pattern": r"^/providers/Microsoft\.Authorization/roleDefinitions/[0-9a-f-]{36}$"
+            "pattern": r"^(/subscriptions/[0-9a-f-]{36})?"
+            r"/providers/Microsoft\.Authorization/roleDefinitions/[0-9a-f-]{36}$"
         },
     )
     scope: ArmScope = Field(description="ARM id of the scope")
     why: str | None = Field(description="what the access is for")
     description: str = Field(description="what the role permits (Microsoft's description)")
     assignment_name: Guid = Field(description="deterministic name of the role assignment")
+    allow_privileged: str | None = Field(
+        default=None,
+        description="the provider's stated reason for a privileged role (null: none given)",
+    )
 
 
 class KitGraphRole(_KitModel):
@@ -150,6 +136,10 @@ class KitGraphRole(_KitModel):
     value: str = Field(description="the permission, e.g. Sites.Selected")
     id: Guid = Field(description="the app role's id on Microsoft Graph")
     display_name: str = Field(description="what the consent screen shows")
+    allow_privileged: str | None = Field(
+        default=None,
+        description="the provider's stated reason for a privileged permission (null: none given)",
+    )
 
 
 class WorkloadIdentity(_KitModel):
@@ -189,7 +179,7 @@ class Kit(_KitModel):
         },
     )
 
-    schema_version: Literal[1] = Field(description="version of this shape (KIT_SCHEMA_VERSION)")
+    schema_version: Literal[2] = Field(description="version of this shape (KIT_SCHEMA_VERSION)")
     cloud: KitCloud
     home: KitHome
     customer: KitCustomer
@@ -288,15 +278,19 @@ def _build(
         roles[key] = KitRole(
             role=found.name if found else grant.role,
             role_id=rid,
-            role_definition_id=role_definition_id(rid),
+            role_definition_id=role_definition_id(rid, scope),
             scope=scope,
             why=_clean(grant.why),
             description=found.description if found else "",
             assignment_name=assignment_name(scope, rid, app_id),
+            allow_privileged=_clean(grant.allow_privileged),
         )
     ordered = tuple(roles[k] for k in sorted(roles))
-    declared = graph_roles(customer.graph_roles)
-    on_consent = graph_roles([*app.graph_roles, *customer.graph_roles])
+    customer_reason = _clean(customer.allow_privileged) or _clean(app.allow_privileged)
+    declared = graph_roles(customer.graph_roles, reason=customer_reason)
+    on_consent = graph_roles(
+        [*app.graph_roles, *customer.graph_roles], reason=_clean(app.allow_privileged)
+    )
     redirect_uri = app.redirect_uris[0]
     consent_url = cloud.admin_consent_url(
         customer.tenant,
@@ -361,11 +355,17 @@ def _build(
     return kit
 
 
-def graph_roles(items: Any) -> tuple[KitGraphRole, ...]:
-    """Graph permissions, once each, sorted by value."""
+def graph_roles(items: Any, *, reason: str | None = None) -> tuple[KitGraphRole, ...]:
+    """Graph permissions, once each, sorted by value; ``reason`` (the provider's
+    ``allow_privileged``) is carried on the privileged ones only."""
     unique = {r.id: r for r in items}
     return tuple(
-        KitGraphRole(value=r.value, id=r.id, display_name=r.display_name.strip())
+        KitGraphRole(
+            value=r.value,
+            id=r.id,
+            display_name=r.display_name.strip(),
+            allow_privileged=reason if r.privileged else None,
+        )
         for r in sorted(unique.values(), key=lambda r: (r.value.casefold(), r.id))
     )
 
@@ -393,16 +393,16 @@ class KitError(ValueError):
 
 
 def load_kit(path: str | Path) -> Kit:
-    """Read and validate ``kit.json``; ``KitError`` names every bad field."""
+    """Read and validate ``kit.json``; ``KitError`` names every bad field.
+
+    Bounded (a regular file of at most ``MAX_FILE_BYTES``, nesting at most ``MAX_DEPTH``):
+    a kit comes from another company."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KitError([Issue("", "file not found", str(p))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = bounded.read_text(p)
+        data = bounded.load_json(text)
+    except bounded.InputError as exc:
         raise KitError([Issue("", f"cannot read the kit: {exc}", str(p))]) from None
-    try:
-        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise KitError(
             [Issue("", f"not valid JSON: {exc.msg}", str(p), exc.lineno, expected="kit.json")]
@@ -415,10 +415,13 @@ def kit_from_json(data: Any, *, source: str | None = None) -> Kit:
     if not isinstance(data, dict):
         raise KitError([Issue("", "a kit is a JSON object", source, found=show(data))])
     version = data.get("schema_version")
+    if version == 1:
+        data = _upgrade_v1(data)
+        version = data.get("schema_version")
     if version != KIT_SCHEMA_VERSION:
         if isinstance(version, int) and not isinstance(version, bool) and version > 1:
             message = (
-                f"this kit has schema version {version}; this xtenant reads version "
+                f"this kit has schema version {version}; this xtenant reads versions 1 to "
                 f"{KIT_SCHEMA_VERSION}: upgrade xtenant"
             )
         elif version is None:
@@ -446,16 +449,40 @@ def kit_from_json(data: Any, *, source: str | None = None) -> Kit:
     return kit
 
 
+def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 kit in version 2's shape: role definition ids were tenant-level
+    (``/providers/...``) and are now under the scope's subscription. A v1 value that
+    does not name its own ``role_id`` is kept as is, so that the check refuses it."""
+    out = dict(data, schema_version=2)
+    roles = data.get("roles")
+    if isinstance(roles, list):
+        upgraded = []
+        for r in roles:
+            if isinstance(r, dict) and isinstance(r.get("role_id"), str):
+                tenant_level = f"/providers/Microsoft.Authorization/roleDefinitions/{r['role_id']}"
+                scope = r.get("scope")
+                if (
+                    str(r.get("role_definition_id", "")).lower() == tenant_level.lower()
+                    and isinstance(scope, str)
+                    and armid.try_parse(scope) is not None
+                ):
+                    r = dict(r, role_definition_id=role_definition_id(r["role_id"], scope))
+            upgraded.append(r)
+        out["roles"] = upgraded
+    return out
+
+
 def consistency_issues(kit: Kit, source: str | None = None) -> list[Issue]:
-    """What the schema cannot say: values that must agree with each other."""
+    """What the schema cannot say: values that must agree with each other, and labels
+    that must name what their ids grant (a kit may not show one role and grant another)."""
     out: list[Issue] = []
     for i, r in enumerate(kit.roles):
-        want = role_definition_id(r.role_id)
+        want = role_definition_id(r.role_id, r.scope)
         if r.role_definition_id.lower() != want.lower():
             out.append(
                 Issue(
                     f"roles[{i}].role_definition_id",
-                    "does not name roles[].role_id",
+                    "does not name roles[].role_id at this scope",
                     source,
                     found=r.role_definition_id,
                     expected=want,
@@ -473,6 +500,32 @@ def consistency_issues(kit: Kit, source: str | None = None) -> list[Issue]:
                     expected=name,
                 )
             )
+        known = role_catalog.lookup(r.role_id)
+        if known is not None and r.role != known.name:
+            out.append(
+                Issue(
+                    f"roles[{i}].role",
+                    f"the label does not name the role its role_id grants ({r.role_id} is "
+                    f"{known.name})",
+                    source,
+                    found=r.role,
+                    expected=known.name,
+                )
+            )
+    for field in ("graph_app_roles", "consent_graph_app_roles"):
+        for i, g in enumerate(getattr(kit, field)):
+            known_g = graph_catalog.lookup(g.id)
+            if known_g is not None and g.value != known_g.value:
+                out.append(
+                    Issue(
+                        f"{field}[{i}].value",
+                        f"the label does not name the permission its id grants ({g.id} is "
+                        f"{known_g.value})",
+                        source,
+                        found=g.value,
+                        expected=known_g.value,
+                    )
+                )
     if list(kit.assignment_names) != [r.assignment_name for r in kit.roles]:
         out.append(
             Issue(

@@ -25,6 +25,7 @@ from provisioning.core import armid
 from provisioning.core.catalog import GRAPH_APP_ID
 from provisioning.core.clouds import Cloud
 
+from .ids import assignment_id
 from .landing import LANDING_DIR, render_landing
 from .model import KIT_SCHEMA_VERSION, Kit, Workload, build_kit
 from .templating import bicep_quote, csp_hash, render, static, templates_dir, write_file
@@ -193,11 +194,10 @@ def _bicep_plan(kit: Kit) -> _BicepPlan:
 
 
 def _az_role(role: Any) -> str:
-    """``--role`` for az: the definition id under the scope's subscription (az then uses it
-    as is), or the GUID where the scope has no subscription."""
-    sub = armid.parse(role.scope).subscription_id
-    if sub:
-        return f"/subscriptions/{sub}{role.role_definition_id}"
+    """``--role`` for az: the kit's definition id where it lies under a subscription (az
+    then uses it as is), or the GUID where the scope has no subscription."""
+    if str(role.role_definition_id).startswith("/subscriptions/"):
+        return str(role.role_definition_id)
     return str(role.role_id)
 
 
@@ -215,8 +215,7 @@ def _context(kit: Kit) -> dict[str, Any]:
             "why": r.why,
             "description": r.description,
             "assignment_name": r.assignment_name,
-            "assignment_id": f"{r.scope}/providers/Microsoft.Authorization/roleAssignments/"
-            f"{r.assignment_name}",
+            "assignment_id": assignment_id(r.scope, r.assignment_name),
         }
         for i, r in enumerate(kit.roles)
     ]

@@ -95,6 +95,9 @@ def cloud_profile(world: World) -> dict[str, Any]:
         "arm_audience": "https://management.azure.com",
         "graph_audience": "https://graph.microsoft.com",
         "monitor_audience": "https://monitor.azure.com",
+        # where this cloud's Logs Ingestion endpoints (its DCEs) live, as public Azure's
+        # live under *.ingest.monitor.azure.com
+        "logs_ingestion_domains": [world.urls.monitor],
         "ca_bundle": "tls/ca-bundle.pem",
     }
 

@@ -24,8 +24,8 @@ from provisioning.core.runner import (
     customer_apply,
     customer_plan,
     home_facts,
-    load_kit_spec,
 )
+from provisioning.kit.model import load_kit
 from provisioning.kit.render import render_all
 
 pytestmark = [pytest.mark.azcli, pytest.mark.e2e]
@@ -107,7 +107,7 @@ def test_assign_roles_script_grants_what_customer_apply_grants(
     kit_dir, home = litware_kit
     script = kit_dir / "assign-roles.sh"
     kit = json.loads((kit_dir / "kit.json").read_text())
-    _, spec = load_kit_spec(kit_dir / "kit.json")
+    spec = load_kit(kit_dir / "kit.json")
     app_id = kit["home"]["app"]["app_id"]
     (role,) = kit["roles"]
     rest = Rest(info, "litware")

@@ -11,8 +11,7 @@ from e2e_world import Home, Raw
 from provisioning.chain import CrossTenantCredential, ManagedIdentityAssertion
 from provisioning.core.plan import Action
 from provisioning.core.runner import Options, customer_apply, customer_plan
-from provisioning.customer.spec import CustomerSpec
-from provisioning.kit.model import build_kit
+from provisioning.kit.model import Kit, build_kit
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +43,7 @@ class Onboarding:
                 "GET", f"applications(uniqueName='{unique}')"
             ).json()["appId"]
 
-    def spec(self, customer: str) -> CustomerSpec:
+    def spec(self, customer: str) -> Kit:
         config = self.home.loaded().config
         kit = build_kit(
             config,
@@ -53,17 +52,17 @@ class Onboarding:
             app_id=self.app_ids[config.customer(customer).app],
             home_identities=self.identities,
         )
-        return CustomerSpec.from_kit(kit.to_json())
+        return kit
 
     def as_admin(self, tenant: str) -> Raw:
         for k, v in self.sb.env(admin=tenant).items():
             self.mp.setenv(k, v)
         return Raw(self.sb.info, tenant)
 
-    def plan(self, spec: CustomerSpec, **kw: Any) -> Any:
+    def plan(self, spec: Kit, **kw: Any) -> Any:
         return customer_plan(spec, self.home.cloud, Options(), **kw)
 
-    def apply(self, spec: CustomerSpec, **kw: Any) -> Any:
+    def apply(self, spec: Kit, **kw: Any) -> Any:
         return customer_apply(spec, self.home.cloud, Options(), **kw)
 
 
@@ -186,7 +185,7 @@ def test_graph_permissions_for_the_m365_customer(onboarding: Onboarding) -> None
     sp = _sps(raw, spec.app_id)[0]["id"]
     r = raw.graph("GET", f"servicePrincipals/{sp}/appRoleAssignments")
     granted = {a["appRoleId"] for a in r.json()["value"]}
-    assert granted == {g.id for g in spec.graph_roles}
+    assert granted == {g.id for g in spec.graph_app_roles}
     assert onboarding.apply(spec, remove=True).ok
     assert _sps(raw, spec.app_id) == []
 

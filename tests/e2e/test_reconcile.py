@@ -163,9 +163,9 @@ def test_status_live_takes_consent_and_grants_from_verify(
     loaded = home.loaded()
     first = reconcile(loaded, home.cloud, kits=kits, plan_only=False)
     assert first.ok
-    from provisioning.core.runner import load_kit_spec
+    from provisioning.kit.model import load_kit
 
-    _, spec = load_kit_spec(kits / "litware" / "kit.json")
+    spec = load_kit(kits / "litware" / "kit.json")
     for k, v in fresh_sandbox.env(admin="litware").items():
         monkeypatch.setenv(k, v)
     assert customer_apply(spec, home.cloud, Options()).ok

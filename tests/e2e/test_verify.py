@@ -16,7 +16,8 @@ from e2e_world import Home, Raw
 from provisioning.chain.verify import Row, VerifyReport, render_table, verify
 from provisioning.core.catalog import graph, roles
 from provisioning.core.runner import customer_apply
-from provisioning.customer.spec import CustomerSpec, GraphRole, RoleGrant
+from provisioning.kit.ids import assignment_name, role_definition_id
+from provisioning.kit.model import Kit, KitRole, build_kit, graph_roles
 
 pytestmark = pytest.mark.e2e
 
@@ -40,18 +41,17 @@ FIC_PATH = (
 )
 
 
-def _assignment_name(scope: str, role_id: str, app_id: str) -> str:
-    from provisioning.kit.model import assignment_name
-
-    return assignment_name(scope, role_id, app_id)
-
-
 class Chain:
     """The demo chain built on a fresh sandbox: contoso's home side through ``xtenant apply``,
     each customer's side through ``customer apply`` with their own admin."""
 
     def __init__(
-        self, sb: Any, tmp: Path, monkeypatch: pytest.MonkeyPatch, extra_roles: str = ""
+        self,
+        sb: Any,
+        tmp: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        extra_roles: str = "",
+        roles_first: str = "",
     ) -> None:
         self.sb = sb
         self.mp = monkeypatch
@@ -74,6 +74,8 @@ class Chain:
         if "logs_ingestion:" in text:  # the demo config asks for it (values from the env)
             probe = ""
         text = text.replace(marker, marker + extra_roles + probe)
+        first = "      - role: Monitoring Metrics Publisher\n"
+        text = text.replace(first, roles_first + first, 1)
         self.home = Home(sb, tmp, monkeypatch, config_text=text)
         self.raw = self.home.raw
         out = self.home.apply()
@@ -91,30 +93,33 @@ class Chain:
     # ---- the customer side, as each customer's admin -----------------------------------
     def spec(
         self, customer: str, *, roles_: tuple[Any, ...] | None = None, graph_: bool = True
-    ) -> CustomerSpec:
+    ) -> Kit:
+        """The kit for ``customer``, with the grants narrowed to ``roles_`` / no Graph."""
+        config = self.home.loaded().config
+        app_id = self.app_ids[config.customer(customer).app]
+        kit = build_kit(config, self.home.cloud, customer, app_id=app_id, home_identities={})
         if customer == "litware":
-            app_id = self.app_ids["logs"]
             grants = roles_ if roles_ is not None else ((MMP, DCR),)
-            return CustomerSpec(
-                name="litware",
-                tenant=self.tid["litware"],
-                app_id=app_id,
-                app_display_name="Contoso Log Forwarder",
-                home_tenant=self.tid["contoso"],
-                roles=tuple(
-                    RoleGrant(r.name, r.id, scope, _assignment_name(scope, r.id, app_id))
-                    for r, scope in grants
-                ),
-                graph_roles=(),
+            ordered = tuple(
+                KitRole(
+                    role=r.name,
+                    role_id=r.id,
+                    role_definition_id=role_definition_id(r.id, scope),
+                    scope=scope,
+                    why=None,
+                    description=r.description,
+                    assignment_name=assignment_name(scope, r.id, app_id),
+                )
+                for r, scope in grants
             )
-        return CustomerSpec(
-            name="fabrikam",
-            tenant=self.tid["fabrikam"],
-            app_id=self.app_ids["m365"],
-            app_display_name="Contoso M365 Manager",
-            home_tenant=self.tid["contoso"],
-            roles=(),
-            graph_roles=(GraphRole(SITES_READ_ALL.value, SITES_READ_ALL.id),) if graph_ else (),
+            return kit.model_copy(
+                update={
+                    "roles": ordered,
+                    "assignment_names": tuple(r.assignment_name for r in ordered),
+                }
+            )
+        return kit.model_copy(
+            update={"graph_app_roles": graph_roles([SITES_READ_ALL] if graph_ else [])}
         )
 
     def onboard(self, customer: str, **kw: Any) -> None:
@@ -372,7 +377,7 @@ def test_several_identities_and_none_chosen(chain: Chain) -> None:
 
 def test_role_missing_on_the_dcr(chain: Chain) -> None:
     chain.onboard("litware")
-    name = _assignment_name(DCR, MMP.id, chain.app_ids["logs"])
+    name = assignment_name(DCR, MMP.id, chain.app_ids["logs"])
     r = chain.litware.arm(
         "DELETE", f"{DCR}/providers/Microsoft.Authorization/roleAssignments/{name}", "2022-04-01"
     )
@@ -385,6 +390,21 @@ def test_role_missing_on_the_dcr(chain: Chain) -> None:
     assert "xtenant customer apply --kit kits/litware/kit.json" in d.fix
     assert f'--role "Monitoring Metrics Publisher" --scope {DCR}' in d.fix
     assert chain.sb.world.monitor.records(STREAM) == []
+
+
+def test_ingestion_denial_names_the_declared_role_that_carries_the_data_action(
+    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Monitoring Reader (listed first) and Monitoring Metrics Publisher on one DCR, the
+    latter not granted: the 403 is about Metrics Publisher, the role with Telemetry/Write."""
+    reader = f"      - role: Monitoring Reader\n        scope: {DCR}\n"
+    chain = Chain(fresh_sandbox, tmp_path, monkeypatch, roles_first=reader)
+    chain.onboard("litware", roles_=((MONITORING_READER, DCR),))
+    report = chain.verify("litware", "vm-vector")
+    d = _failed(report, "litware", "probe:logs").diagnosis
+    assert d.code == "LOGS_INGESTION_FORBIDDEN"
+    assert "needs Monitoring Metrics Publisher" in d.cause and "Monitoring Reader" not in d.cause
+    assert f'--role "Monitoring Metrics Publisher" --scope {DCR}' in d.fix
 
 
 def test_arm_read_role_missing(

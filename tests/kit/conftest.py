@@ -66,10 +66,23 @@ elif cmd.startswith("ad sp show"):
         sys.stderr.write("ERROR: Service principal '%s' doesn't exist\\n" % args[args.index("--id") + 1])
         sys.exit(3)
     print(sp)
+elif cmd.startswith("cloud show"):
+    query = args[args.index("--query") + 1]
+    print("AzureCloud" if query == "name" else "https://graph.microsoft.com/")
+elif cmd.startswith("rest"):
+    print(os.environ.get("FAKE_AZ_DOMAINS", "litware.onmicrosoft.com\\nfabrikam.onmicrosoft.com"))
 elif cmd.startswith("role assignment list"):
-    existing = os.environ.get("FAKE_AZ_EXISTING", "")
-    if existing:
-        print(existing)
+    query = args[args.index("--query") + 1]
+    if "name==" in query:  # the principal of the assignment under the kit's name, if any
+        named = os.environ.get("FAKE_AZ_NAMED", "")
+        if named:
+            print(named)
+    else:
+        existing = os.environ.get("FAKE_AZ_EXISTING", "")
+        if existing:
+            print(existing)
+elif cmd.startswith("role assignment delete"):
+    pass
 elif cmd.startswith("role assignment create"):
     err = os.environ.get("FAKE_AZ_CREATE_ERROR", "")
     if err:

@@ -29,13 +29,16 @@ EVIL = (
     "$(touch PWNED) ${x} `touch PWNED2` \\ back\\slash & amp; Remove-Item -Recurse C:\\ "
     '# not a comment */ /* --% @\' \'@ """ \u00dcn\u00efc\u00f6d\u00e9 \u2713'
 )
-NAME = EVIL + "\nsecond line\r\nthird"
+# one line: config refuses control characters in display names (kit trust, item 6);
+# the multi-line hostile text lives on in DESCRIPTION and WHY
+NAME = EVIL + " second part"
 DESCRIPTION = "What for: " + EVIL + "\n# Heading?\n```\nfence"
 WHY = "Because " + EVIL + "\n\n- list?"
 PUBLISHER = "Pub " + EVIL
 CONTACT = "ops+" + EVIL
-RG = "rg-$(touch PWNED3)`x`${y}'q'\"d\""
-DCR = "dcr-'; Remove-Item x; '${z}`$(touch PWNED4)\" <b>"
+RG = "rg-$(touch${IFS}PWNED3)`x`${y}'q'\"d\""
+# no whitespace: an ARM id holding any is refused before it gets here (kit trust, item 5)
+DCR = "dcr-';Remove-Item(x);'${z}`$(touch${IFS}PWNED4)\"<b>"
 SCOPE = (
     f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/"
     f"Microsoft.Insights/dataCollectionRules/{DCR}"

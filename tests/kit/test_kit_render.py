@@ -179,10 +179,11 @@ def test_shell_script_assigns_each_role_once(rendered: Path, fake_az) -> None:  
     creates = [c for c in calls if c[:3] == ["role", "assignment", "create"]]
     [create] = creates
     role = kit["roles"][0]
-    sub = role["scope"].split("/")[2]
     assert _opt(create, "--assignee-object-id") == SP_OBJECT_ID
     assert _opt(create, "--assignee-principal-type") == "ServicePrincipal"
-    assert _opt(create, "--role") == f"/subscriptions/{sub}{role['role_definition_id']}"
+    # the kit's definition id, under the scope's subscription: computed once, in kit/ids.py
+    assert _opt(create, "--role") == role["role_definition_id"]
+    assert role["role_definition_id"].startswith(f"/subscriptions/{role['scope'].split('/')[2]}/")
     assert _opt(create, "--scope") == role["scope"]
     assert _opt(create, "--name") == role["assignment_name"]
     assert [
@@ -313,7 +314,7 @@ def test_bicep_role_assignments_are_deterministic_service_principal_assignments(
     main = (rendered / "litware" / "customer.bicep").read_text()
     for role in kit["roles"]:
         assert f"name: '{role['assignment_name']}'" in main
-        assert f"roleDefinitionId: '{role['role_id']}'" in main
+        assert f"roleDefinitionId: '{role['role_definition_id']}'" in main
     module = (
         rendered
         / "litware"
@@ -479,3 +480,42 @@ def test_usgov_kit_warns_that_vector_cannot_exchange_there(tmp_path: Path, demo_
     assert "-Environment AzureUSGovernment" in (tmp_path / "assign-roles.ps1").read_text(
         "utf-8-sig"
     )
+
+
+def test_shell_script_refuses_another_tenant_before_any_change(rendered: Path, fake_az) -> None:  # type: ignore[no-untyped-def]
+    """Signed in to a tenant without the kit's verified domain: refused, nothing assigned."""
+    proc, calls = fake_az(
+        rendered / "litware" / "assign-roles.sh", FAKE_AZ_DOMAINS="fabrikam.onmicrosoft.com"
+    )
+    assert proc.returncode == 1
+    assert "does not have the verified domain litware.onmicrosoft.com" in proc.stderr
+    assert not [c for c in calls if c[:2] == ["role", "assignment"]]
+    assert not [c for c in calls if c[:2] == ["ad", "sp"]]
+
+
+def test_shell_script_refuses_another_cloud(rendered: Path, fake_az, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The kit is for public Azure; az set to another cloud is refused before sign-in."""
+    script = (rendered / "litware" / "assign-roles.sh").read_text()
+    other = tmp_path / "other-cloud.sh"
+    other.write_text(script.replace("!= AzureCloud ]", "!= AzureUSGovernment ]"))
+    proc, calls = fake_az(other)
+    assert proc.returncode == 1 and "az cloud set" in proc.stderr
+    assert not [c for c in calls if c[:2] == ["account", "show"]]
+
+
+def test_shell_script_replaces_a_stale_assignment(rendered: Path, fake_az) -> None:  # type: ignore[no-untyped-def]
+    """Our assignment name held by a deleted principal: deleted, then made for the new one."""
+    kit = json.loads((rendered / "litware" / "kit.json").read_text())
+    role = kit["roles"][0]
+    proc, calls = fake_az(
+        rendered / "litware" / "assign-roles.sh",
+        FAKE_AZ_NAMED="0b5c7e2a-0000-4000-8000-00000000dead",
+    )
+    assert proc.returncode == 0, proc.stderr
+    deletes = [c for c in calls if c[:3] == ["role", "assignment", "delete"]]
+    assert [_opt(d, "--ids") for d in deletes] == [
+        f"{role['scope']}/providers/Microsoft.Authorization/roleAssignments/{role['assignment_name']}"
+    ]
+    creates = [c for c in calls if c[:3] == ["role", "assignment", "create"]]
+    assert len(creates) == 1 and calls.index(deletes[0]) < calls.index(creates[0])
+    assert "stale assignment" in proc.stdout

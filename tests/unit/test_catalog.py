@@ -56,7 +56,17 @@ def test_role_lookup_by_guid_and_arm_id() -> None:
     assert owner.actions == ("*",)
     assert not owner.has_data_actions
     assert owner.privileged
-    assert owner.definition_id() == f"/providers/Microsoft.Authorization/roleDefinitions/{OWNER}"
+    # the definition's ARM id is derived in one place only (kit/ids.py), from id and scope
+    from provisioning.kit.ids import role_definition_id
+
+    mg = "/providers/Microsoft.Management/managementGroups/mg1"
+    assert role_definition_id(owner.id, mg) == (
+        f"/providers/Microsoft.Authorization/roleDefinitions/{OWNER}"
+    )
+    sub = "/subscriptions/5b1d7e20-6c3f-4a81-8b92-117a3e000a02"
+    assert role_definition_id(owner.id, f"{sub}/resourceGroups/rg") == (
+        f"{sub}/providers/Microsoft.Authorization/roleDefinitions/{OWNER}"
+    )
 
 
 def test_role_lookup_unknown() -> None:

@@ -55,6 +55,56 @@ def can_read(role: Any, rid: armid.ResourceId) -> bool:
     return allowed and not denied
 
 
+TELEMETRY_WRITE = "Microsoft.Insights/Telemetry/Write"
+"""The data action the Logs Ingestion API checks on the DCR (Monitoring Metrics Publisher
+carries it; Monitoring Reader, often declared on the same DCR, does not)."""
+
+
+def grants_data_action(role: Any, action: str) -> bool:
+    """Whether ``role``'s dataActions (catalog wildcards, minus notDataActions) allow ``action``."""
+    a = action.lower()
+    allowed = any(fnmatch.fnmatchcase(a, d.lower()) for d in role.data_actions)
+    denied = any(fnmatch.fnmatchcase(a, d.lower()) for d in role.not_data_actions)
+    return allowed and not denied
+
+
+def ingestion_role(customer: Any) -> tuple[str, str | None]:
+    """The role (and DCR scope) a Logs Ingestion denial is about: the declared grant on a
+    DCR whose role carries ``Microsoft.Insights/Telemetry/Write``, else the built-in role that
+    carries it — never the first role that happens to sit on the DCR."""
+    from provisioning.core.catalog import roles
+
+    on_dcr = [g for g in customer.roles if is_dcr(g.scope)]
+    for g in on_dcr:
+        if g.role_def is not None and grants_data_action(g.role_def, TELEMETRY_WRITE):
+            return role_name(g), g.scope
+    carrier = next(
+        (r.name for r in roles if r.name == "Monitoring Metrics Publisher"),
+        "Monitoring Metrics Publisher",
+    )
+    return carrier, on_dcr[0].scope if on_dcr else None
+
+
+def ingestion_endpoint_allowed(cloud: Cloud, endpoint: str) -> bool:
+    """Whether ``endpoint`` is a Logs Ingestion endpoint of ``cloud``'s documented domain
+    (``*.ingest.monitor.azure.com`` in public Azure), or an origin the cloud profile lists:
+    the customer-tenant token goes nowhere else."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+        return False
+    host = parts.hostname.lower()
+    origin = f"https://{parts.netloc.lower()}"
+    for allowed in cloud.logs_ingestion_domains:
+        a = allowed.lower().rstrip("/")
+        if a.startswith("https://") and origin == a:
+            return True
+        if a.startswith(".") and host.endswith(a) and len(host) > len(a):
+            return True
+    return False
+
+
 def run_probes(
     session: Session,
     chain: Chain,
@@ -182,6 +232,21 @@ def probe_logs(
             Row(customer.name, "probe:logs", "skipped", 0.0, "no Monitor token", target=target)
         )
         return
+    if not ingestion_endpoint_allowed(session.cloud, lp.endpoint):
+        session.add(
+            Row(
+                customer.name,
+                "probe:logs",
+                "failed",
+                0.0,
+                f"refused to send a {customer.name} token to {lp.endpoint}: not a Logs "
+                f"Ingestion endpoint of cloud {session.cloud.name!r} (expected a host under "
+                f"{', '.join(session.cloud.logs_ingestion_domains) or 'none configured'}); "
+                f"check customers[{customer.name}].probe.logs_ingestion.endpoint",
+                target=target,
+            )
+        )
+        return
     from azure.monitor.ingestion import LogsIngestionClient
 
     record = {
@@ -200,14 +265,8 @@ def probe_logs(
             client.upload(rule_id=lp.dcr_immutable_id, stream_name=lp.stream, logs=[record])
     except Exception as e:
         secs = time.perf_counter() - t0
-        grant = next((g for g in customer.roles if is_dcr(g.scope)), None)
-        ctx = session.context(
-            chain,
-            step="probe:logs",
-            service="monitor",
-            role=role_name(grant) if grant else None,
-            scope=grant.scope if grant else None,
-        )
+        needed, scope = ingestion_role(customer)
+        ctx = session.context(chain, step="probe:logs", service="monitor", role=needed, scope=scope)
         d = diagnose(e, ctx)
         session.add(
             Row(

@@ -70,10 +70,6 @@ class RoleDef:
     def privileged(self) -> bool:
         return self.name in PRIVILEGED_ROLE_NAMES
 
-    def definition_id(self, scope: str = "") -> str:
-        """ARM id of the definition, optionally under a scope (``/subscriptions/<sub>``)."""
-        return f"{scope.rstrip('/')}/providers/{ROLE_DEFINITION_TYPE}/{self.id}"
-
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> RoleDef:
         return cls(
