@@ -126,7 +126,7 @@ def _bounded_parser() -> type:
     from ruamel.yaml import events
     from ruamel.yaml.parser import RoundTripParser
 
-    class BoundedParser(RoundTripParser):  # type: ignore[misc]
+    class BoundedParser(RoundTripParser):
         """Counts what the document expands to while the composer pulls its events."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
