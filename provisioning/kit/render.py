@@ -446,7 +446,9 @@ def render_all(
     publishers = sorted({a.publisher for a in config.home.apps if a.publisher})
     result[LANDING_DIR] = [
         render_landing(
-            out_dir / LANDING_DIR, publisher=publishers[0] if len(publishers) == 1 else None
+            out_dir / LANDING_DIR,
+            publisher=publishers[0] if len(publishers) == 1 else None,
+            tenants={c.name: c.tenant for c in config.customers},
         )
     ]
     return result
