@@ -149,7 +149,7 @@ def test_each_bad_input_is_one_named_error(bad: list[Case]) -> None:
 
 
 def test_a_report_error_names_its_file(bad: list[Case]) -> None:
-    name, args, _ = next(c for c in bad if c[0] == "report-list")
+    _, args, _ = next(c for c in bad if c[0] == "report-list")
     proc = _run(args)
     assert f"--merge: {args[-1]}: not a reconcile report" in proc.stderr + proc.stdout
 
@@ -197,8 +197,14 @@ def test_all_bad_input_under_a_2gb_address_space(bad: list[Case]) -> None:
     corpus = [(f"corpus-{p.stem}", ["validate", "-c", str(p)], "") for p in INVALID]
     every = [*bad, *corpus]
     proc = subprocess.run(
-        [PRLIMIT, f"--as={ADDRESS_SPACE}", sys.executable, "-c", DRIVER]
-        + [json.dumps([[n, a] for n, a, _ in every])],
+        [
+            PRLIMIT,
+            f"--as={ADDRESS_SPACE}",
+            sys.executable,
+            "-c",
+            DRIVER,
+            json.dumps([[n, a] for n, a, _ in every]),
+        ],
         capture_output=True,
         text=True,
         cwd=REPO,
