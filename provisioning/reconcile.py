@@ -6,18 +6,19 @@ changed + the customer-side tasks for customers whose tenant the pipeline manage
 slice of the customers (by a hash of the name) so a CI matrix can spread thousands of
 tenants over N jobs; only shard 1 touches the home side, which all shards share.
 
-Kits are the record of who was onboarded: a customer removed from the configuration
-leaves its kit folder behind until reconcile moves it to ``<kits>/.offboarded/`` — from
-where ``status`` keeps flagging the tenant until its consent is gone.
+Kits are the record of who was onboarded. Offboarding is destructive, so it happens only
+when the configuration says so: a customer listed under ``offboard:`` has its kit folder
+moved to ``<kits>/.offboarded/`` — from where ``status`` keeps flagging the tenant until its
+consent is gone. A kit folder whose customer is merely missing from the configuration (a file
+dropped from ``customers_dir``, a line deleted) is reported as undeclared, an error, and
+left where it is.
 """
 
 from __future__ import annotations
 
 import asyncio
-import filecmp
 import hashlib
-import json
-import shutil
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,15 @@ from typing import Any
 
 from provisioning.core import clouds
 from provisioning.core.engine import Outcome
+from provisioning.kit.folder import (
+    KitFolderError,
+    check_folder,
+    kit_summary,
+    move_tree,
+    replace_tree,
+    same_tree,
+)
+from provisioning.kit.landing import LANDING_DIR
 from provisioning.kit.model import Kit, build_kit
 
 from .config import Config, Customer, Loaded
@@ -60,7 +70,7 @@ class CustomerStatus:
     tenant: str
     app: str
     side: str  # "customer" (their admin acts) or "managed" (this pipeline acts)
-    kit: str  # current | outdated | missing | written | offboarded
+    kit: str  # current | outdated | missing | written | offboarded | undeclared | unsafe
     consent: str = "unknown"  # yes | no | unknown
     roles: str = "unknown"  # ok | missing: ... | unknown
     verified_at: str | None = None
@@ -100,6 +110,7 @@ class Report:
     customers: list[CustomerStatus]
     offboarded: list[CustomerStatus]
     errors: list[str]
+    undeclared: list[CustomerStatus] = field(default_factory=list)  # kits of no customer
 
     @property
     def has_changes(self) -> bool:
@@ -111,7 +122,8 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not any(c.errors for c in self.customers)
+        rows = (*self.customers, *self.offboarded, *self.undeclared)
+        return not self.errors and not any(c.errors for c in rows)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,13 +135,17 @@ class Report:
             "home": self.home,
             "customers": [asdict(c) for c in self.customers],
             "offboarded": [asdict(c) for c in self.offboarded],
+            "undeclared": [asdict(c) for c in self.undeclared],
             "errors": list(self.errors),
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Report:
-        if data.get("schema_version") != REPORT_SCHEMA_VERSION:
-            raise ValueError(f"unsupported report schema_version {data.get('schema_version')!r}")
+    def from_json(cls, data: Any) -> Report:
+        """A report written by ``--report``; ``ValueError`` names the first field that is
+        not what ``to_json`` writes (reports come from other jobs: nothing is assumed)."""
+        from provisioning.reportfile import checked_report
+
+        data = checked_report(data)
         return cls(
             schema_version=REPORT_SCHEMA_VERSION,
             shard=data.get("shard"),
@@ -138,6 +154,7 @@ class Report:
             customers=[CustomerStatus(**c) for c in data.get("customers", [])],
             offboarded=[CustomerStatus(**c) for c in data.get("offboarded", [])],
             errors=list(data.get("errors", [])),
+            undeclared=[CustomerStatus(**c) for c in data.get("undeclared", [])],
         )
 
 
@@ -149,6 +166,7 @@ def merge(reports: list[Report]) -> Report:
         for c in r.customers:
             seen[c.name] = c
     off: dict[str, CustomerStatus] = {c.name: c for r in reports for c in r.offboarded}
+    lost: dict[str, CustomerStatus] = {c.name: c for r in reports for c in r.undeclared}
     return Report(
         REPORT_SCHEMA_VERSION,
         None,
@@ -157,18 +175,11 @@ def merge(reports: list[Report]) -> Report:
         sorted(seen.values(), key=lambda c: c.name),
         sorted(off.values(), key=lambda c: c.name),
         [e for r in reports for e in r.errors],
+        sorted(lost.values(), key=lambda c: c.name),
     )
 
 
 # ---- kits -----------------------------------------------------------------------------
-
-
-def _same_tree(a: Path, b: Path) -> bool:
-    cmp = filecmp.dircmp(a, b)
-    if cmp.left_only or cmp.right_only or cmp.funny_files:
-        return False
-    _, mismatch, errors = filecmp.cmpfiles(a, b, cmp.common_files, shallow=False)
-    return not mismatch and not errors and all(_same_tree(a / d, b / d) for d in cmp.common_dirs)
 
 
 def sync_kits(
@@ -180,12 +191,14 @@ def sync_kits(
     identities: dict[str, dict[str, str]],
     customers: list[Customer],
     write: bool,
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, str]]:
     """Render into a scratch folder, compare with ``kits/``, and (if ``write``) replace
-    only the customers whose kit changed. Returns customer -> current|missing|outdated|written."""
+    only the customers whose kit changed. Returns customer -> current|missing|outdated|
+    written|unsafe, and the problem of each unsafe one (``landing`` for the landing page)."""
     from .kit.render import render_all
 
     state: dict[str, str] = {}
+    problems: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as scratch:
         fresh = Path(scratch)
         render_all(
@@ -196,39 +209,44 @@ def sync_kits(
             identities=identities,
             customers=[c.name for c in customers],
         )
-        for c in customers:
-            have, new = kits / c.name, fresh / c.name
-            state[c.name] = (
-                "missing"
-                if not have.exists()
-                else "current"
-                if _same_tree(new, have)
-                else "outdated"
-            )
-            if write and state[c.name] != "current":
-                if have.exists():
-                    shutil.rmtree(have)
-                shutil.copytree(new, have)
-                state[c.name] = "written"
-        landing_new, landing = fresh / "landing", kits / "landing"
-        if write and (not landing.exists() or not _same_tree(landing_new, landing)):
-            if landing.exists():
-                shutil.rmtree(landing)
-            shutil.copytree(landing_new, landing)
-    return state
+        for name in [*(c.name for c in customers), LANDING_DIR]:
+            have, new = kits / name, fresh / name
+            try:
+                check_folder(have)
+                now = (
+                    "missing"
+                    if not have.exists()
+                    else "current"
+                    if same_tree(new, have)
+                    else "outdated"
+                )
+                if write and now != "current":
+                    replace_tree(new, have)
+                    now = "written"
+            except KitFolderError as exc:
+                now, problems[name] = "unsafe", str(exc)
+            state[name] = now
+    state.pop(LANDING_DIR)
+    return state, problems
 
 
-def stale_kits(config: Config, kits: Path) -> list[tuple[str, dict[str, Any]]]:
-    """Kit folders (and tombstones) of customers no longer declared: (name, kit.json)."""
-    declared = {c.name.casefold() for c in config.customers}
+def kit_folders(kits: Path, errors: list[str]) -> list[tuple[str, Path, bool]]:
+    """``(name, folder, already offboarded)`` of every kit folder: ``<kits>/<name>/`` holding
+    a ``kit.json`` (or a link), and those in ``<kits>/.offboarded/``."""
     out = []
-    for base in (kits, kits / OFFBOARDED):
+    for base, done in ((kits, False), (kits / OFFBOARDED, True)):
+        try:
+            check_folder(base)
+        except KitFolderError as exc:
+            errors.append(str(exc))
+            continue
         if not base.is_dir():
             continue
         for d in sorted(base.iterdir()):
-            f = d / "kit.json"
-            if d.name.casefold() not in declared and f.exists():
-                out.append((d.name, json.loads(f.read_text())))
+            if d.name.startswith(".") or d.name == LANDING_DIR:
+                continue
+            if d.is_symlink() or (d.is_dir() and os.path.lexists(d / "kit.json")):
+                out.append((d.name, d, done))
     return out
 
 
@@ -278,8 +296,9 @@ def reconcile(
     if missing_apps and not plan_only:
         errors.append(f"app(s) {', '.join(missing_apps)} do not exist in the home tenant")
     ready = [c for c in chosen if c.app in facts.apps]
+    kit_problems: dict[str, str] = {}
     if ready:
-        kit_state = sync_kits(
+        kit_state, kit_problems = sync_kits(
             config,
             cloud,
             kits,
@@ -288,6 +307,8 @@ def reconcile(
             customers=ready,
             write=not plan_only,
         )
+    if LANDING_DIR in kit_problems:
+        errors.append(kit_problems[LANDING_DIR])
     for c in chosen:
         rows.append(
             CustomerStatus(
@@ -296,6 +317,7 @@ def reconcile(
                 app=c.app,
                 side=c.customer_side,
                 kit=kit_state.get(c.name, "missing"),
+                errors=[kit_problems[c.name]] if c.name in kit_problems else [],
             )
         )
     managed = [r for r in rows if r.side == "managed" and r.app in facts.apps]
@@ -316,8 +338,8 @@ def reconcile(
         asyncio.run(
             _managed(config, cloud, kits_now, managed, plan_only=plan_only, concurrency=concurrency)
         )
-    offboarded = _offboard(config, kits, shard, write=not plan_only)
-    for r in (*rows, *offboarded):
+    offboarded, undeclared = _offboard(config, kits, shard, errors, write=not plan_only)
+    for r in (*rows, *offboarded, *undeclared):
         r.next = r.decide_next()
     return Report(
         REPORT_SCHEMA_VERSION,
@@ -327,33 +349,43 @@ def reconcile(
         rows,
         offboarded,
         errors,
+        undeclared,
     )
 
 
 def _offboard(
-    config: Config, kits: Path, shard: tuple[int, int] | None, *, write: bool
-) -> list[CustomerStatus]:
-    out = []
-    for name, kit in stale_kits(config, kits):
-        if not in_shard(name, shard):
+    config: Config, kits: Path, shard: tuple[int, int] | None, errors: list[str], *, write: bool
+) -> tuple[list[CustomerStatus], list[CustomerStatus]]:
+    """Kit folders of customers no longer declared: those listed under ``offboard:`` are
+    moved to ``.offboarded/`` (when ``write``); the others are reported, and left alone."""
+    declared = {c.name.casefold() for c in config.customers}
+    leaving = {n.casefold() for n in config.offboard}
+    offboarded: list[CustomerStatus] = []
+    undeclared: list[CustomerStatus] = []
+    for name, folder, done in kit_folders(kits, errors):
+        if name.casefold() in declared or not in_shard(name, shard):
             continue
-        out.append(
-            CustomerStatus(
-                name=name,
-                tenant=kit["customer"]["tenant"],
-                app=kit["home"]["app"]["key"],
-                side="customer",
-                kit="offboarded",
-            )
+        listed = done or name.casefold() in leaving
+        row = CustomerStatus(
+            name=name,
+            tenant="?",
+            app="?",
+            side="customer",
+            kit="offboarded" if listed else "undeclared",
         )
-        src = kits / name
-        if write and src.exists():
-            dest = kits / OFFBOARDED / name
-            if dest.exists():
-                shutil.rmtree(dest)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(src), str(dest))
-    return out
+        try:
+            row.tenant, row.app = kit_summary(folder)
+            if not listed:
+                row.errors.append(
+                    f"{folder} is the kit of no declared customer: declare '{name}' again, or "
+                    "list it under offboard: to offboard it (nothing is moved until then)"
+                )
+            elif write and not done:
+                move_tree(folder, kits / OFFBOARDED / name)
+        except KitFolderError as exc:
+            row.errors.append(str(exc))
+        (offboarded if listed else undeclared).append(row)
+    return offboarded, undeclared
 
 
 async def _managed(

@@ -23,7 +23,7 @@ from typing import Any
 from provisioning.core.clouds import Cloud, resolve
 
 REFRESH_MARGIN_S = 300  # take a new MI token this long before the cached one expires
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_GUID = re.compile(r"\A[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 
 
 def identity_selector(managed_identity: str | None) -> dict[str, Any]:

@@ -45,8 +45,11 @@ def kit(
         if not exc.missing:
             fail(printer, "the home tenant could not be read (see above); no kit was written")
         fail(printer, f"{exc}: run `xtenant apply -c {config}` first (a kit needs its app's appId)")
-    written = render_all(
-        loaded.config, cloud, out, app_ids=app_ids, identities=identities, customers=names
-    )
+    try:
+        written = render_all(
+            loaded.config, cloud, out, app_ids=app_ids, identities=identities, customers=names
+        )
+    except OSError as exc:  # e.g. a folder in --out that is a symbolic link
+        fail(printer, f"--out: {exc}")
     for name, files in written.items():
         printer.line(f"{out / name}/: {plural(len(files), 'file')}")

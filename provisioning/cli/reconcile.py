@@ -146,10 +146,15 @@ def status(
     if merge or reports:
         if not (merge and reports):
             fail(printer, "--merge takes one or more report files (and report files need --merge)")
-        try:
-            result = join([Report.from_json(json.loads(p.read_text())) for p in reports or []])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            fail(printer, f"--merge: {exc}")
+        from provisioning.reportfile import read_report
+
+        read = []
+        for path in reports or []:
+            try:
+                read.append(Report.from_json(read_report(path)))
+            except ValueError as exc:
+                fail(printer, f"--merge: {path}: {exc}")
+        result = join(read)
     else:
         from provisioning.status import status as run
 

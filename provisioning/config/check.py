@@ -60,7 +60,34 @@ class Checker:
         identities = self.check_identities()
         apps = self.check_apps(identities)
         self.check_customers(apps)
+        self.check_offboard()
         return self.issues
+
+    # --- offboard -------------------------------------------------------------------
+    def check_offboard(self) -> None:
+        """``offboard:`` names customers whose kits reconcile moves away: never one that is
+        still declared (which of the two would be meant?), each once."""
+        declared = {
+            n.casefold(): i
+            for i, c in _items(self.data.get("customers"))
+            if (n := _str(c.get("name")))
+        }
+        seen: set[str] = set()
+        for j, name in _strs(self.data.get("offboard")):
+            here: Loc = ("offboard", j)
+            if name.casefold() in seen:
+                self.add(here, "listed twice", severity="warning", found=name, code="duplicate")
+            seen.add(name.casefold())
+            if name.casefold() in declared:
+                i = declared[name.casefold()]
+                self.add(
+                    here,
+                    f"customer '{name}' is still declared (customers[{i}] at "
+                    f"{self.src.where(('customers', i), here)}); offboard it or keep it, not both",
+                    found=name,
+                    expected="the name of a customer no longer in customers: or customers_dir",
+                    code="offboard-declared",
+                )
 
     # --- cloud ----------------------------------------------------------------------
     def check_cloud(self) -> None:
@@ -147,7 +174,8 @@ class Checker:
                 code="no-trust",
             )
         seen: set[str] = set()
-        for j, name in names:
+        for j, written in names:
+            name = written.strip()  # spaces around it are pass 1's error, not a second one
             here: Loc = (*loc, "trusts", j)
             if name.casefold() in seen:
                 self.add(here, f"identity '{name}' is listed twice", found=name, code="duplicate")

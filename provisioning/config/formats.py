@@ -41,7 +41,9 @@ class _Format:
     lower: bool = False  # normalise to lowercase (GUIDs, domains: compared without case)
 
     def __call__(self, value: str) -> str:
-        if not re.match(self.pattern, value):
+        # fullmatch: the pattern's ^...$ is ECMA-262's (JSON Schema), where $ is the end;
+        # Python's re.match would let "<guid>\n" through ($ matches before a final newline).
+        if not re.fullmatch(self.pattern, value):
             raise fail(self.message, value, self.expected)
         return value.lower() if self.lower else value
 
@@ -105,6 +107,36 @@ def _text(value: str) -> str:
     return value
 
 
+def _ref(value: str) -> str:
+    """A reference to a key or a name elsewhere in the file: matched as written, so a
+    space around it would make it name nothing (``app: "logs "`` is not app ``logs``)."""
+    _text(value)
+    if value != value.strip():
+        raise fail(
+            "has spaces (or line breaks) around it; a reference must match the key exactly",
+            visible_line(value),
+            f"'{visible_line(value.strip())}'",
+        )
+    return value
+
+
+RESERVED_CUSTOMER_NAMES = {"landing": "the landing page's folder, next to the customers' kits"}
+"""Names a customer cannot take: they are folders of the kits output (``xtenant kit --out``).
+Names starting with a dot (``.offboarded``) are refused by the name format already."""
+
+
+def _customer_name(value: str) -> str:
+    FORMATS["key"](value)
+    reserved = RESERVED_CUSTOMER_NAMES.get(value.casefold())
+    if reserved:
+        raise fail(
+            f"'{value}' is reserved: it is {reserved}",
+            value,
+            "another name for this customer",
+        )
+    return value
+
+
 def _reason(value: str) -> str:
     if not _has_visible_text(value):
         raise fail(
@@ -135,19 +167,71 @@ def _display_name(value: str) -> str:
     return value
 
 
+_URI_UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f]")
+"""Whitespace, backslashes and controls: a browser drops tabs and line breaks from a URL and
+reads ``\\`` as ``/``, so such a URI does not go where it seems to."""
+
+
 def _redirect_uri(value: str) -> str:
+    """Where Entra sends the admin back, read as a browser reads it (the WHATWG URL
+    Standard, through ada-url): ``http://evil.example\\@127.0.0.1/x`` goes to evil.example."""
     expected = "https://..., or http://localhost[:port]/... or http://127.0.0.1[:port]/..."
-    parts = urlsplit(value)
+    if len(value) > 256:
+        raise fail("a redirect URI is at most 256 characters", value[:60] + "...", expected)
     if "#" in value:
         raise fail("a redirect URI must not have a fragment ('#...')", value, expected)
     if "*" in value:
         raise fail("a redirect URI must not contain wildcards", value, expected)
-    if len(value) > 256:
-        raise fail("a redirect URI is at most 256 characters", value[:60] + "...", expected)
-    local = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")
-    if not parts.netloc or not (parts.scheme == "https" or local):
+    bad = _URI_UNSAFE.search(value)
+    if bad:
+        raise fail(
+            f"a redirect URI must not contain {_URI_CHAR.get(bad.group(), 'control characters')} "
+            "(browsers read them differently)",
+            visible_line(value),
+            expected,
+        )
+    url = browser_url(value)
+    if url is None:
+        raise fail("not a URL a browser can open", visible_line(value), expected)
+    if url["username"] or url["password"]:
+        raise fail(
+            "a redirect URI must not carry a user name or password ('user@')", value, expected
+        )
+    host = str(url["hostname"])
+    try:
+        other = urlsplit(value).hostname or ""
+    except ValueError:
+        other = ""
+    if other != host.strip("[]"):
+        raise fail(
+            f"browsers read the host of this URI as '{host}'; write it that way",
+            value,
+            expected,
+        )
+    scheme = str(url["protocol"]).rstrip(":")
+    if not (scheme == "https" or (scheme == "http" and host in ("localhost", "127.0.0.1"))):
         raise fail("a redirect URI must be https (http only for localhost)", value, expected)
     return value
+
+
+_URI_CHAR = {
+    "\\": "backslashes",
+    " ": "spaces",
+    "\t": "tabs",
+    "\n": "line breaks",
+    "\r": "line breaks",
+}
+
+
+def browser_url(value: str) -> dict[str, Any] | None:
+    """``value`` parsed by the WHATWG URL Standard (what browsers do), or ``None``."""
+    import ada_url  # a few ms to load: only configs and kits with a redirect URI need it
+
+    try:
+        parts: dict[str, Any] = dict(ada_url.parse_url(value))
+    except ValueError:
+        return None
+    return parts
 
 
 def _https_url(value: str) -> str:
@@ -219,6 +303,8 @@ DcrImmutableId = Annotated[
 ]
 StreamName = Annotated[str, AfterValidator(_F["stream"]), _F["stream"].schema]
 Text = Annotated[str, AfterValidator(_text)]
+Ref = Annotated[str, AfterValidator(_ref)]
+CustomerName = Annotated[str, AfterValidator(_customer_name), _F["key"].schema]
 Reason = Annotated[str, AfterValidator(_reason), Field(json_schema_extra={"minLength": 1})]
 DisplayName = Annotated[str, AfterValidator(_display_name)]
 HttpsUrl = Annotated[

@@ -20,22 +20,22 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from provisioning.config.check import check
+from provisioning.config.folder import merge_customers_dir
 from provisioning.config.issues import (
     ConfigError,
     Issue,
     Loc,
     format_path,
-    show,
     validation_issues,
 )
 from provisioning.config.model import Config, Loaded
 from provisioning.config.source import Source
+from provisioning.core import bounded
 
 
 def load_config(
@@ -63,7 +63,7 @@ def load_config(
     if not ok or not isinstance(data, dict):
         raise ConfigError(issues)
 
-    _merge_customers_dir(data, path.parent, reader, issues)
+    merge_customers_dir(data, path, reader, issues)
     config: Config | None = None
     try:
         config = Config.model_validate(data)
@@ -102,30 +102,43 @@ class _Reader:
         self.src = src
         self.environ = environ
         self.issues = issues
+        self.values = 0  # over every file read: bounded by MAX_CONFIG_VALUES
+
+    @property
+    def exhausted(self) -> bool:
+        """True once the files read hold more values than a configuration may."""
+        return self.values > bounded.MAX_CONFIG_VALUES
 
     def load(self, path: Path, loc: Loc) -> tuple[bool, Any]:
         """Parse one file; ``(False, None)`` if it cannot be read or parsed."""
         name = str(path)
         self.src.files.append(name)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return self._file_issue(name, loc, "file not found")
-        except UnicodeDecodeError:
-            return self._file_issue(name, loc, "cannot read the file: not UTF-8 text")
-        except OSError as exc:
-            return self._file_issue(name, loc, f"cannot read the file: {exc.strerror or exc}")
+            text = bounded.read_text(path)
+        except bounded.InputError as exc:
+            reason = str(exc)
+            message = reason if reason == "file not found" else f"cannot read the file: {reason}"
+            return self._file_issue(name, loc, message)
         try:
-            node = YAML(typ="rt", pure=True).load(text)
+            node = bounded.yaml_loader().load(text)
+        except bounded.InputError as exc:
+            return self._file_issue(name, loc, f"refused: {exc}", exc.line)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
             problem = " ".join(str(p) for p in (exc.problem, exc.context) if p)
-            return self._file_issue(name, loc, f"YAML syntax error: {problem}", line)
+            return self._file_issue(name, loc, f"YAML syntax error: {_excerpt(problem)}", line)
         except YAMLError as exc:
-            return self._file_issue(name, loc, f"YAML syntax error: {exc}")
+            return self._file_issue(name, loc, f"YAML syntax error: {_excerpt(str(exc))}")
         first = node.lc.line + 1 if isinstance(node, CommentedMap | CommentedSeq) else 1
-        return True, self.convert(node, loc, name, first)
+        data = self.convert(node, loc, name, first)
+        if self.exhausted:
+            message = (
+                f"refused: the configuration and its customer files hold more than "
+                f"{bounded.MAX_CONFIG_VALUES} values"
+            )
+            return self._file_issue(name, loc, message)
+        return True, data
 
     def _file_issue(
         self, name: str, loc: Loc, message: str, line: int | None = None
@@ -134,6 +147,7 @@ class _Reader:
         return False, None
 
     def convert(self, node: Any, loc: Loc, file: str, line: int) -> Any:
+        self.values += 1
         self.src.lines[loc] = (file, line)
         if isinstance(node, CommentedMap):
             return {
@@ -184,77 +198,15 @@ class _Reader:
         return out
 
 
+def _excerpt(text: str, limit: int = 120) -> str:
+    """A parser's message cut short: it may quote the file, which need not be a config."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _line_of(node: CommentedMap | CommentedSeq, key: Any, default: int) -> int:
     try:
         pos = node.lc.key(key) if isinstance(node, CommentedMap) else node.lc.item(key)
         return int(pos[0]) + 1
     except (KeyError, IndexError, TypeError, AttributeError):
         return default  # merged (<<) keys have no position of their own
-
-
-def _merge_customers_dir(
-    data: dict[str, Any], base_dir: Path, reader: _Reader, issues: list[Issue]
-) -> None:
-    """Append the customers of ``customers_dir`` (sorted by file name) to ``customers``."""
-    spec = data.get("customers_dir")
-    if not isinstance(spec, str) or not spec.strip():
-        return
-    folder = Path(os.path.normpath(base_dir / spec))
-    if not folder.is_dir():
-        file, line = reader.src.locate(("customers_dir",))
-        issues.append(
-            Issue(
-                "customers_dir",
-                "not a directory",
-                file,
-                line,
-                found=spec,
-                expected="a directory (relative to this file) of one YAML file per customer",
-            )
-        )
-        return
-    if data.get("customers") is None:
-        data["customers"] = []
-    inline = data["customers"]
-    if not isinstance(inline, list):
-        return  # pass 1 reports the inline list's type; do not guess at indexes
-    files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-    for path in files:
-        if path.name.startswith("."):
-            continue
-        loc: Loc = ("customers", len(inline))
-        ok, doc = reader.load(path, loc)
-        if not ok:
-            inline.append(None)
-            continue
-        if not isinstance(doc, dict):
-            issue = Issue(
-                format_path(loc),
-                "a customer file must hold one mapping",
-                *reader.src.locate(loc),
-                found=show(doc),
-                expected="name:, tenant:, app:, roles: ...",
-            )
-            issues.append(reader.src.suppress(issue))
-            inline.append(doc)
-            continue
-        _name_from_file(doc, path, loc, reader.src, issues)
-        inline.append(doc)
-
-
-def _name_from_file(
-    doc: dict[str, Any], path: Path, loc: Loc, src: Source, issues: list[Issue]
-) -> None:
-    name = doc.setdefault("name", path.stem)
-    if isinstance(name, str) and name != path.stem:
-        file, line = src.locate((*loc, "name"))
-        issues.append(
-            Issue(
-                format_path((*loc, "name")),
-                f"name does not match the file name '{path.name}'",
-                file,
-                line,
-                found=name,
-                expected=f"{path.stem} (or leave name out)",
-            )
-        )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from provisioning.config.formats import (
     ArmScope,
+    CustomerName,
     DcrImmutableId,
     DisplayName,
     GraphRole,
@@ -26,6 +27,7 @@ from provisioning.config.formats import (
     Location,
     Reason,
     RedirectUris,
+    Ref,
     ResourceGroupName,
     StreamName,
     Tags,
@@ -101,9 +103,9 @@ class RoleGrant(_Model):
 class Customer(_Model):
     """A resource tenant that grants the app access."""
 
-    name: Key = Field(description="short name of the customer (unique)")
+    name: CustomerName = Field(description="short name of the customer (unique)")
     tenant: TenantRef = Field(description="tenant GUID or verified domain")
-    app: Text = Field(description="key of the home app this customer consents to")
+    app: Ref = Field(description="key of the home app this customer consents to")
     roles: list[RoleGrant] = Field(default_factory=list)
     graph_app_roles: list[GraphRole] = Field(
         default_factory=list, description="Graph permissions granted; a subset of the app's"
@@ -134,7 +136,7 @@ class App(_Model):
     display_name: DisplayName = Field(description="the app's display name")
     unique_name: UniqueName = Field(description="Graph alternate key of the app (unique)")
     redirect_uri: RedirectUris = Field(description="where admin consent returns: one or a list")
-    trusts: list[Text] = Field(description="identity names; one federated credential each")
+    trusts: list[Ref] = Field(description="identity names; one federated credential each")
     graph_app_roles: list[GraphRole] = Field(
         default_factory=list, description="Graph application permissions the app asks for"
     )
@@ -190,7 +192,13 @@ class Config(_Model):
     home: Home
     customers: list[Customer] = Field(default_factory=list)
     customers_dir: str | None = Field(
-        default=None, description="directory of one YAML file per customer (relative)"
+        default=None,
+        description="directory of one YAML file per customer (relative, inside this file's folder)",
+    )
+    offboard: list[Key] = Field(
+        default_factory=list,
+        description="customers to offboard: the next reconcile moves their kits to "
+        "<kits>/.offboarded/ (a customer merely missing from the list is never offboarded)",
     )
 
     def identity(self, name: str) -> Identity:

@@ -44,4 +44,6 @@ customers:                         # or customers_dir: customers (one file per c
     #     endpoint: https://dce-example.westus2-1.ingest.monitor.azure.com
     #     dcr_immutable_id: dcr-00000000000000000000000000000000
     #     stream: Custom-example_CL
+
+# offboard: [old-customer]         # a customer no longer declared is offboarded only if listed
 """

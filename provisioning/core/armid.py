@@ -19,9 +19,10 @@ from typing import Literal
 
 Kind = Literal["root", "management_group", "subscription", "resource_group", "resource"]
 
-GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_NAMESPACE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)+$")
-_TYPE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+# \A...\Z, not ^...$: Python's $ also matches before a final newline ("<guid>\n" would pass).
+GUID_RE = re.compile(r"\A[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
+_NAMESPACE_RE = re.compile(r"\A[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)+\Z")
+_TYPE_RE = re.compile(r"\A[A-Za-z][A-Za-z0-9]*\Z")
 
 _MG_NAMESPACE = "Microsoft.Management"
 _MG_TYPE = "managementGroups"

@@ -13,6 +13,7 @@ every request (≈20 ms of CPU, and a new TLS connection), which dominated a 500
 
 from __future__ import annotations
 
+import functools
 import ssl
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -26,10 +27,32 @@ if TYPE_CHECKING:
 
 USER_AGENT = "xtenant/0.1"
 
+# Retries of transient answers (429 with Retry-After, 5xx), bounded, through each SDK's own
+# retry settings. A write is retried only where the SDK already does so and a lost answer is
+# resolved by observing again (names are deterministic: a second create meets the first).
+
+ARM_RETRY: dict[str, Any] = {"retry_total": 10, "retry_status": 10, "retry_backoff_max": 10}
+"""azure-core's RetryPolicy for ARM: 408/429/500/502/503/504 on its idempotent methods
+(GET, PUT, DELETE, ...), ``Retry-After`` honoured. Its default ``retry_status`` is 3: a 20 %
+throttling storm then fails one request in 625; 10 retries make that one in 50 million. The
+backoff without ``Retry-After`` (0, 1.6, 3.2, 6.4 s, ...) is capped at 10 s: at most ~70 s."""
+
+TOKEN_RETRY: dict[str, Any] = {"retry_total": 6, "retry_status": 6}
+"""azure-identity's transport RetryPolicy for token requests (429 and 5xx, also on its POST):
+7 attempts, so a 30 % throttling storm on the token endpoint fails one request in 4,500
+instead of one in 120; the backoff stays azure-identity's (IMDS keeps its own)."""
+
+GRAPH_RETRIES = 10
+"""msgraph's RetryHandler retries after the first attempt: its maximum (``MAX_MAX_RETRIES``)."""
+
+GRAPH_MAX_BACKOFF = 10
+"""Seconds: msgraph's exponential backoff (0.5 s, 1 s, 2 s, ... without ``Retry-After``)
+capped, so ten retries of a 5xx wait ~70 s at most instead of minutes."""
+
 
 def credential_kwargs(cloud: Cloud) -> dict[str, Any]:
     """Keyword arguments every azure-identity credential takes for this cloud (sync use)."""
-    kw: dict[str, Any] = {"authority": cloud.authority_host}
+    kw: dict[str, Any] = {"authority": cloud.authority_host, **TOKEN_RETRY}
     if cloud.custom:
         # no Microsoft instance-discovery endpoint exists for a custom authority
         kw["disable_instance_discovery"] = True
@@ -85,10 +108,24 @@ class Http:
 
     @cached_property
     def graph_httpx(self) -> Any:
-        """The httpx client with msgraph's middleware (retry, redirect, ...) wrapped once."""
+        """The httpx client with msgraph's middleware (retry, redirect, ...) wrapped once:
+        msgraph's default chain, its retry handler set through ``RetryHandlerOption``
+        (``GRAPH_RETRIES``, no base delay added to the backoff) and widened to 500 and 502
+        on reads (``graph_retry_handler``)."""
+        from kiota_http.kiota_client_factory import KiotaClientFactory
+        from kiota_http.middleware import RetryHandler
+        from kiota_http.middleware.options import RetryHandlerOption
         from msgraph_core import GraphClientFactory
+        from msgraph_core.middleware import GraphTelemetryHandler
 
-        return GraphClientFactory.create_with_default_middleware(client=self.httpx)
+        option = RetryHandlerOption(delay=0, max_retries=GRAPH_RETRIES)
+        chain = KiotaClientFactory.get_default_middleware({option.get_key(): option})
+        chain = [
+            graph_retry_handler()(options=option) if isinstance(m, RetryHandler) else m
+            for m in chain
+        ]
+        chain.append(GraphTelemetryHandler())  # as create_with_default_middleware does
+        return GraphClientFactory.create_with_custom_middleware(chain, client=self.httpx)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -98,6 +135,28 @@ class Http:
             await self._httpx.aclose()
             self._httpx = None
             self.__dict__.pop("graph_httpx", None)
+
+
+@functools.cache
+def graph_retry_handler() -> type:
+    """msgraph's RetryHandler, which retries 429, 503 and 504 (any method, as msgraph does),
+    also retrying 500 and 502 for reads (GET, HEAD): Graph answers those transiently too,
+    and a read repeated changes nothing. Writes keep msgraph's own rule."""
+    from kiota_http.middleware import RetryHandler
+
+    class ReadRetryHandler(RetryHandler):
+        MAXIMUM_BACKOFF = GRAPH_MAX_BACKOFF
+
+        def should_retry(self, request: Any, options: Any, response: Any) -> bool:
+            if super().should_retry(request, options, response):
+                return True
+            return (
+                request.method.upper() in ("GET", "HEAD")
+                and response.status_code in (500, 502)
+                and options.max_retry > 0
+            )
+
+    return ReadRetryHandler
 
 
 def admin_credential(
@@ -172,6 +231,7 @@ class Clients:
             "credential_scopes": [self.cloud.arm_scope],
             "user_agent": USER_AGENT,
             "transport": self.http.transport(),
+            **ARM_RETRY,
         }
 
     def _mgmt(self, kind: str, subscription_id: str) -> Any:
@@ -212,7 +272,7 @@ class Clients:
             policies.ContentDecodePolicy(),
             AsyncARMAutoResourceProviderRegistrationPolicy(),
             policies.AsyncRedirectPolicy(),
-            policies.AsyncRetryPolicy(),
+            policies.AsyncRetryPolicy(**ARM_RETRY),
             policies.AsyncBearerTokenCredentialPolicy(self.credential, self.cloud.arm_scope),
             policies.NetworkTraceLoggingPolicy(),
             policies.HttpLoggingPolicy(),

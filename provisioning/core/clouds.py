@@ -200,12 +200,16 @@ def from_dict(data: dict[str, object], *, source: str = "cloud") -> Cloud:
 def load_cloud_file(path: str | os.PathLike[str]) -> Cloud:
     """Read a custom cloud profile (JSON). Relative ``ca_bundle`` paths are resolved
     against the file's folder so a profile can travel with its bundle."""
+    from provisioning.core import bounded
+
     p = Path(path)
-    try:
-        data = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise CloudError(f"cloud file not found: {p}") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    try:  # within bounds: the path comes from a config a pull request may change
+        data = bounded.load_json(bounded.read_text(p))
+    except bounded.InputError as exc:
+        if str(exc) == "file not found":
+            raise CloudError(f"cloud file not found: {p}") from None
+        raise CloudError(f"cloud file {p} cannot be read: {exc}") from None
+    except json.JSONDecodeError as exc:
         raise CloudError(f"cloud file {p} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise CloudError(f"cloud file {p}: expected a JSON object")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from provisioning.core import markdown
 from provisioning.core.text import visible_line
 
 PLAN_SCHEMA_VERSION = 1
@@ -193,9 +194,11 @@ def render_text(plan: Plan, *, show_noop: bool = False, summary: str | None = No
 
 
 def render_markdown(plan: Plan, *, title: str = "xtenant plan", summary: str | None = None) -> str:
+    """A pull-request comment: counts, then the changes in a collapsed diff block. Values
+    stay inside the block whatever they hold (``markdown.code_block``)."""
     n = plan.counts()
     out = [
-        f"### {title}",
+        f"### {markdown.text(title)}",
         "",
         "| create | update | delete | unchanged |",
         "|---:|---:|---:|---:|",
@@ -203,10 +206,10 @@ def render_markdown(plan: Plan, *, title: str = "xtenant plan", summary: str | N
         "",
     ]
     if plan.has_changes:
-        out += ["<details><summary>Changes</summary>", "", "```diff"]
-        out += [diff_line(line) for line in render_text(plan).splitlines()[:-1]]
-        out += ["```", "", "</details>", ""]
-    out.append(f"**{summary or plan.summary()}**")
+        out += ["<details><summary>Changes</summary>", ""]
+        lines = [diff_line(line) for line in render_text(plan).splitlines()[:-1]]
+        out += [*markdown.code_block(lines, "diff"), "", "</details>", ""]
+    out.append(f"**{markdown.text(summary or plan.summary())}**")
     return "\n".join(out) + "\n"
 
 

@@ -3,7 +3,6 @@ Graph access) or the home tenant itself (when the provider renders the kits)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,13 +27,17 @@ class HomeNotReady(Exception):
 
 def kit_app_ids(kits: Path) -> dict[str, str]:
     """App ids recorded in rendered kits (``KITS/*/kit.json``), by app key."""
+    from provisioning.core import bounded
+
     out: dict[str, str] = {}
     if kits.is_dir():
         for f in sorted(kits.glob("*/kit.json")):
+            if f.parent.is_symlink():
+                continue  # see kit.folder: nothing below the kits folder is followed
             try:
-                app = json.loads(f.read_text())["home"]["app"]
+                app = bounded.load_json(bounded.read_text(f))["home"]["app"]
                 out.setdefault(app["key"], app["app_id"])
-            except (OSError, ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError):  # InputError is a ValueError
                 continue
     return out
 

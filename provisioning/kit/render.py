@@ -331,7 +331,7 @@ def render_kit(kit: Kit, out_dir: Path, *, workload: Mapping[str, Any] | None = 
     bicepconfig = {"extensions": {"microsoftGraphV1": GRAPH_BICEP_EXTENSION}}
     written.append(write_file(out_dir / "bicepconfig.json", _dumps(bicepconfig)))
     stale_modules = out_dir / "modules"
-    if stale_modules.is_dir():  # role assignments no longer asked for
+    if stale_modules.is_dir() and not stale_modules.is_symlink():  # roles no longer asked for
         for old in stale_modules.glob("role-assignment*.bicep"):
             if f"modules/{old.name}" not in modules:
                 old.unlink()
@@ -446,7 +446,9 @@ def render_all(
     publishers = sorted({a.publisher for a in config.home.apps if a.publisher})
     result[LANDING_DIR] = [
         render_landing(
-            out_dir / LANDING_DIR, publisher=publishers[0] if len(publishers) == 1 else None
+            out_dir / LANDING_DIR,
+            publisher=publishers[0] if len(publishers) == 1 else None,
+            tenants={c.name: c.tenant for c in config.customers},
         )
     ]
     return result

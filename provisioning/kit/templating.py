@@ -26,11 +26,13 @@ clash with jinja2's own.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shlex
+import tempfile
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -274,11 +276,29 @@ def render_yaml(name: str, /, **context: Any) -> str:
 
 def write_file(path: Path, text: str, *, executable: bool = False, bom: bool = False) -> Path:
     """Write ``text`` as UTF-8 bytes (``\\n`` line ends on every OS, so the same input gives
-    the same bytes), mode 0644 or 0755, creating the folders; ``bom``: with a UTF-8 BOM."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    the same bytes), mode 0644 or 0755, creating the folders; ``bom``: with a UTF-8 BOM.
+
+    The file is written new (a temporary file created exclusively beside it, then renamed
+    over it) in a folder checked not to be a symbolic link: an existing link at ``path``
+    is replaced, never written through, and a linked folder is refused (``OSError``)."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder.is_symlink() or not folder.is_dir():
+        raise OSError(
+            f"{folder} is a symbolic link or not a folder: xtenant does not write through it "
+            "(replace it with a folder)"
+        )
     data = text.encode("utf-8")
     if bom:
         data = b"\xef\xbb\xbf" + data
-    path.write_bytes(data)
-    path.chmod(0o755 if executable else 0o644)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o755 if executable else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     return path

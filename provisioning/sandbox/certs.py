@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def _system_bundle() -> str:
 
 def ensure(directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1")) -> TlsFiles:
     """Create the CA and server certificate once; later starts reuse them."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     files = TlsFiles(
         directory / "ca.pem",
         directory / "server.pem",
@@ -118,13 +119,15 @@ def ensure(directory: Path, hosts: tuple[str, ...] = ("localhost", "127.0.0.1"))
         )
         files.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
         files.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        files.server_key.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
+        files.server_key.unlink(missing_ok=True)
+        fd = os.open(files.server_key, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "wb") as f:  # 0600 from creation on, not after a write
+            f.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
             )
-        )
-        files.server_key.chmod(0o600)
     files.bundle.write_text(_system_bundle().rstrip() + "\n" + files.ca_cert.read_text())
     return files

@@ -56,7 +56,7 @@ class Sandbox:
         timeout: float = 60,
     ) -> Sandbox:
         state = Path(state_dir)
-        state.mkdir(parents=True, exist_ok=True)
+        state.mkdir(mode=0o700, parents=True, exist_ok=True)  # it will hold keys and secrets
         info_file = state / "sandbox.json"
         info_file.unlink(missing_ok=True)
         proc = subprocess.Popen(

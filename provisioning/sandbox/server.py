@@ -142,7 +142,11 @@ class Server:
         (self.state_dir / "cloud.json").write_text(json.dumps(cloud_profile(self.world), indent=2))
         info = build_info(self.world)
         tmp = self.state_dir / "sandbox.json.tmp"
-        tmp.write_text(json.dumps(info, indent=2))
+        tmp.unlink(missing_ok=True)
+        # 0600 from creation on: it lists the sandbox admins' client secrets
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(info, indent=2))
         tmp.replace(self.state_dir / "sandbox.json")
         return info
 

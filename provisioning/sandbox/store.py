@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -17,9 +18,22 @@ from typing import Any
 Doc = dict[str, Any]
 
 
+def private(path: Path) -> None:
+    """Create ``path`` (if missing) readable by its owner only, and make it so if it was
+    not: the database holds the token-signing private key and the admins' secrets. SQLite
+    creates its -wal and -shm files with the database file's mode (its unix VFS copies it);
+    older ones are tightened here too."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for f in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if f.exists():
+            f.chmod(0o600)
+
+
 class Store:
     def __init__(self, path: Path | None) -> None:
         self._lock = threading.RLock()
+        if path:
+            private(path)
         self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

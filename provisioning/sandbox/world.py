@@ -96,7 +96,8 @@ class World:
     def __init__(self, state_dir: Path | None) -> None:
         self.state_dir = state_dir
         if state_dir:
-            state_dir.mkdir(parents=True, exist_ok=True)
+            # 0700: the state holds the token-signing key and every admin's secret
+            state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.store = Store(state_dir / "state.sqlite" if state_dir else None)
         self.lock = threading.RLock()
         self.signer = Signer(self.store)

@@ -132,7 +132,8 @@ def test_offboarding_keeps_flagging_until_consent_is_gone(world: World) -> None:
     text = world.path.read_text()
     start = text.index(f"  - name: {gone}\n")
     end = text.index("  - name: ", start + 1)
-    world.path.write_text(text[:start] + text[end:])
+    # removed AND listed under offboard: (a customer merely missing is never offboarded)
+    world.path.write_text(text[:start] + text[end:] + f"offboard: [{gone}]\n")
     plan = world.run(plan_only=True)
     assert [c.name for c in plan.offboarded] == [gone]
     assert "enterprise app" in plan.offboarded[0].next

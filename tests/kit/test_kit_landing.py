@@ -158,3 +158,108 @@ def test_kit_page_in_a_browser(tmp_path: Path, browser, demo_config, public) -> 
         assert page.query_selector_all("img") == []
     finally:
         page.close()
+
+
+# --- hostile answers (issue 12): fixed tables, quoted text, the tenant compared -------------
+
+LITWARE_TID = "5b1d7e20-6c3f-4a81-8b92-117a3e000002"
+OTHER_TID = "0d9c8b7a-6e5f-4a3b-9c2d-1e0f00000005"
+TENANTS = {"litware": LITWARE_TID, "fabrikam": "fabrikam.onmicrosoft.com"}
+
+
+def _open(browser, tmp_path: Path, query: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    page_path = render_landing(tmp_path, tenants=TENANTS)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(page_path.as_uri() + "?" + urlencode(query))
+    page.wait_for_selector("#result[data-tenant]", state="attached")
+    assert errors == []
+    return page
+
+
+def test_the_page_does_not_list_the_customers(tmp_path: Path) -> None:
+    text = render_landing(tmp_path, tenants=TENANTS).read_text(encoding="utf-8")
+    for secret in ("litware", "fabrikam", LITWARE_TID):
+        assert secret not in text
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "query",
+    [
+        [("admin_consent", "True"), ("error", ""), ("error", "access_denied")],
+        [("admin_consent", "True"), ("error", "")],
+        [("error", ""), ("admin_consent", "True"), ("tenant", LITWARE_TID)],
+    ],
+)
+def test_any_error_parameter_means_failure(tmp_path: Path, browser, query) -> None:  # type: ignore[no-untyped-def]
+    page = _open(browser, tmp_path, query)
+    try:
+        assert page.get_attribute("#result", "data-outcome") in ("cancelled", "error")
+        assert "consent granted" not in page.inner_text("#status").lower()
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_error_code_from_a_fixed_table_and_description_quoted(tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    forged = "Your tenant is verified. Go to https://evil.example/fix and enter your password."
+    page = _open(
+        browser,
+        tmp_path,
+        [
+            ("error", "please_call_support"),
+            ("error_description", forged),
+            ("state", "xtenant:litware"),
+        ],
+    )
+    try:
+        assert page.get_attribute("#result", "data-outcome") == "error"
+        assert page.inner_text("#error") == "not a known error code"
+        assert page.inner_text("#error-raw") == "\u201cplease_call_support\u201d"
+        assert page.inner_text("#description") == f"\u201c{forged}\u201d"
+        assert "not a message from the publisher" in page.inner_text("#description-box")
+        summary = page.inner_text("#summary")
+        assert "does not know" in summary and "evil.example" not in summary
+        assert page.query_selector("a[href*='evil']") is None
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_consent_in_another_tenant_is_said_plainly(tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    query = [("admin_consent", "True"), ("tenant", OTHER_TID), ("state", "xtenant:litware")]
+    page = _open(browser, tmp_path, query)
+    try:
+        assert page.get_attribute("#result", "data-tenant") == "mismatch"
+        assert "another tenant" in page.inner_text("#status")
+        assert "Do not assign the roles" in page.inner_text("#next")
+        check = page.inner_text("#tenant-check")
+        assert f"Tenant {OTHER_TID} is NOT the tenant" in check and "litware" in check
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("state", "tenant", "verdict"),
+    [
+        ("xtenant:litware", LITWARE_TID, "match"),
+        ("xtenant:litware", LITWARE_TID.upper(), "match"),
+        ("xtenant:fabrikam", OTHER_TID, "unknown"),
+        ("xtenant:northwind", OTHER_TID, "unknown"),
+    ],
+)
+def test_tenant_check(tmp_path: Path, browser, state: str, tenant: str, verdict: str) -> None:  # type: ignore[no-untyped-def]
+    query = [("admin_consent", "True"), ("tenant", tenant), ("state", state)]
+    page = _open(browser, tmp_path, query)
+    try:
+        assert page.get_attribute("#result", "data-tenant") == verdict
+        assert page.inner_text("#status") == "Consent granted."
+        if verdict == "match":
+            assert "is the tenant this onboarding was prepared for" in page.inner_text(
+                "#tenant-check"
+            )
+    finally:
+        page.close()
