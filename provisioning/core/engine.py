@@ -259,8 +259,8 @@ async def _apply_task(ctx: Context, task: Task, out: Outcome) -> list[Change]:
                 continue
             try:  # the writes' responses, where they carry the object, are the new look
                 changes = task.changes(ctx)
-            except Exception:
-                continue
+            except TaskError:
+                continue  # the next look says it again, or not
             if _pending(changes):
                 continue  # they do not settle it: read again
         note = task.verified(ctx)

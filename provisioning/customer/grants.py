@@ -12,8 +12,10 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+from kiota_abstractions.api_error import APIError
+
 from provisioning.core.catalog import graph as graph_catalog
-from provisioning.core.engine import UNKNOWN, Context, Task
+from provisioning.core.engine import UNKNOWN, Context, Task, presence
 from provisioning.core.errors import TaskError, denied, message_of, status_of
 from provisioning.core.graph import send_json
 from provisioning.core.plan import Action, Change, FieldChange
@@ -104,32 +106,23 @@ class GraphGrantsTask(Task):
         for role in self.kit.graph_app_roles:
             have = role.id.lower() in self.assigned
             value = self.names.get(role.id, role.value)
-            if self.remove:
-                if have:
-                    out.append(
-                        Change(
-                            self._addr(role),
-                            self.kind,
-                            Action.DELETE,
-                            [FieldChange("permission", value, None)],
-                            apply=partial(self._delete, ctx, role),
-                        )
-                    )
-                continue
-            if have:
-                out.append(Change(self._addr(role), self.kind, Action.NOOP))
-                continue
+            if self.remove and not have:
+                continue  # removing: what was never granted is not shown
             out.append(
-                Change(
+                presence(
                     self._addr(role),
                     self.kind,
-                    Action.CREATE,
-                    [
+                    present=have,
+                    wanted=not self.remove,
+                    fields=[FieldChange("permission", value, None)]
+                    if self.remove
+                    else [
                         FieldChange("permission", None, value),
                         FieldChange("principal", None, self.sp or UNKNOWN),
                     ],
-                    apply=partial(self._grant, ctx, role),
-                    privileged=self._privileged(role),
+                    create=partial(self._grant, ctx, role),
+                    delete=partial(self._delete, ctx, role),
+                    privileged=None if self.remove else self._privileged(role),
                 )
             )
         if self.other:
@@ -165,9 +158,7 @@ class GraphGrantsTask(Task):
         try:
             with denied(self.address, grants_denied(self.kit)):
                 made = await send_json(ctx.clients.graph, request)
-        except TaskError:
-            raise
-        except Exception as e:
+        except APIError as e:
             if status_of(e) in (400, 409) and "already exists" in message_of(e).lower():
                 return  # granted by an earlier attempt whose response was lost
             raise

@@ -22,7 +22,7 @@ from azure.core.exceptions import HttpResponseError
 
 from provisioning.core import armid
 from provisioning.core.catalog import roles as role_catalog
-from provisioning.core.engine import UNKNOWN, Context, Task
+from provisioning.core.engine import UNKNOWN, Context, Task, presence
 from provisioning.core.errors import TaskError, code_of, denied
 from provisioning.core.plan import Action, Change, FieldChange
 from provisioning.kit.ids import role_guid_of
@@ -143,16 +143,15 @@ class RoleAssignmentTask(Task):
         ]
         if self.remove:
             gone = [a for a in (self.found, self.stale) if a is not None]
-            if not gone:
-                return [Change(self.address, self.kind, Action.NOOP)]
             return [
-                Change(
+                presence(
                     self.address,
                     self.kind,
-                    Action.DELETE,
-                    [FieldChange(f.field, f.after, None) for f in fields[:2]]
+                    present=bool(gone),
+                    wanted=False,
+                    fields=[FieldChange(f.field, f.after, None) for f in fields[:2]]
                     + [FieldChange("principal", a.principal_id, None) for a in gone],
-                    apply=lambda: self._delete(ctx, *gone),
+                    delete=lambda: self._delete(ctx, *gone),
                 )
             ]
         if self.found is not None:

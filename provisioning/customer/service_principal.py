@@ -6,6 +6,8 @@ retry after a lost response cannot make a second one.
 
 from __future__ import annotations
 
+from kiota_abstractions.api_error import APIError
+
 from provisioning.core.engine import Context, Task, presence
 from provisioning.core.errors import TaskError, code_of, denied, message_of, status_of
 from provisioning.core.graph import prefer_create_if_missing, send_json, sp_by_app_id
@@ -76,9 +78,7 @@ class CustomerSpTask(Task):
         try:
             with denied(self.address, consent_denied(self.kit)):
                 made = await send_json(graph, request)  # 201 with the principal, or 204
-        except TaskError:
-            raise
-        except Exception as e:
+        except APIError as e:
             status, msg = status_of(e), message_of(e)
             if status in (400, 404) and (
                 "tenant" in msg.lower()

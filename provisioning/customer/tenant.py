@@ -43,11 +43,13 @@ async def establish(
 
 
 async def _verified_domains(clients: Any, who: SignedIn, cloud: Cloud, tenant: str) -> set[str]:
+    from azure.core.exceptions import HttpResponseError
+
     try:
         orgs = await clients.graph_reader.list(
             clients.graph.organization, ("id", "verifiedDomains")
         )
-    except Exception as e:
+    except HttpResponseError as e:
         if status_of(e) == 403:
             raise WrongTenantError(
                 f"cannot confirm that you are signed in to {tenant}: reading the tenant's "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from provisioning.core import armid
 from provisioning.core.engine import Context, Task
@@ -63,7 +63,7 @@ class AttachTask(Task):
             raise TaskError(
                 self.address, f"host {self.host} does not exist (or the admin cannot see it)"
             ) from None
-        except Exception as e:
+        except HttpResponseError as e:
             if status_of(e) == 403:
                 raise permission_error(self.address, self.host, "", e) from None
             raise
@@ -103,7 +103,7 @@ class AttachTask(Task):
     async def _set(self, ctx: Context, body: dict, rid: str) -> None:
         try:
             self._record(ctx, await write_host(ctx, self.host, body))
-        except Exception as e:
+        except HttpResponseError as e:
             if status_of(e) == 403:
                 raise permission_error(self.address, self.host, rid, e) from None
             raise

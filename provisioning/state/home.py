@@ -15,7 +15,7 @@ from typing import Any
 
 from provisioning.config import App, Config, Identity
 from provisioning.core import armid
-from provisioning.core.errors import TaskError, code_of, denied, is_not_found
+from provisioning.core.errors import TaskError, code_of, denied
 from provisioning.core.graph import (
     app_by_app_id,
     app_by_unique_name,
@@ -211,6 +211,8 @@ def identity_id(subscription_id: str, ident: Identity) -> str:
 async def read_identity(
     clients: Any, subscription_id: str, ident: Identity
 ) -> IdentityState | None:
+    from azure.core.exceptions import ResourceNotFoundError
+
     rid = identity_id(subscription_id, ident)
     address = identity_address(ident.name)
     fix = (
@@ -220,19 +222,15 @@ async def read_identity(
     try:
         with denied(address, fix):
             doc = await arm_json(clients, "GET", rid, armid.IDENTITY_API)
-    except TaskError:
-        raise
-    except Exception as e:
-        if is_not_found(e) and code_of(e) == "ResourceGroupNotFound":
+    except ResourceNotFoundError as e:
+        if code_of(e) == "ResourceGroupNotFound":
             raise TaskError(
                 address,
                 f"resource group {ident.resource_group!r} does not exist in subscription "
                 f"{subscription_id}; create it (az group create -n {ident.resource_group} -l "
                 f"{ident.location}) or fix home.identities[].resource_group",
             ) from None
-        if is_not_found(e):
-            return None
-        raise
+        return None
     return IdentityState.from_arm(ident.name, doc or {})
 
 
