@@ -118,12 +118,7 @@ class AppTask(Task):
 
     def _record(self, ctx: Context, found: AppState | None) -> None:
         self.observed = found
-        if found is None:
-            ctx.seen.apps.pop(self.app.key, None)
-            ctx.seen.absent.add(self.address)
-        else:
-            ctx.seen.apps[self.app.key] = found
-            ctx.seen.absent.discard(self.address)
+        ctx.seen.record(ctx.seen.apps, self.app.key, self.address, found)
 
     def changes(self, ctx: Context) -> list[Change]:
         desired = desired_state(self.app)

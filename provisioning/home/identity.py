@@ -35,12 +35,7 @@ class IdentityTask(Task):
 
     def _record(self, ctx: Context, state: IdentityState | None) -> None:
         self.observed = state
-        if state is None:
-            ctx.seen.identities.pop(self.ident.name, None)
-            ctx.seen.absent.add(self.address)
-        else:
-            ctx.seen.identities[self.ident.name] = state
-            ctx.seen.absent.discard(self.address)
+        ctx.seen.record(ctx.seen.identities, self.ident.name, self.address, state)
 
     def _settled(self, ctx: Context, state: IdentityState | None) -> None:
         if state is not None:  # else the next look reads it

@@ -286,77 +286,52 @@ async def read_home(
     the hosts they are attached to on request), concurrently; a read that fails is a
     problem of the result, never an exception."""
     import asyncio
+    from dataclasses import replace
+
+    from .observed import Observed
 
     home = config.home
-    apps = list(config.home.apps if apps is None else apps)
-    identities = list(config.home.identities if identities is None else identities)
-    out = _Collected()
+    seen = Observed(home.tenant_id)
+    problems: list[str] = []
 
-    async def one_app(app: App) -> None:
-        address = app_address(app.key)
-        state = await out.guard(
-            address, read_app(clients, app, home.tenant_id, (app_ids or {}).get(app.key))
-        )
-        if state is None:
-            return
-        out.apps[app.key] = state
-        if fics:
-            got = await out.guard(
-                f"{address}.fics", read_fics(clients, app, state, home.tenant_id), absent=False
-            )
-            if got is not None:
-                out.fics[app.key] = got
-
-    async def one_identity(ident: Identity) -> None:
-        address = identity_address(ident.name)
-        state = await out.guard(address, read_identity(clients, home.subscription_id, ident))
-        if state is None:
-            return
-        out.identities[ident.name] = state
-        if hosts:
-            for host in ident.attach_ids:
-                block = await out.guard(
-                    f"{address}.attach[{host.name}]", read_host(clients, host), absent=False
-                )
-                if block is not None:
-                    out.hosts[str(host).lower()] = block
-
-    await asyncio.gather(*map(one_app, apps), *map(one_identity, identities))
-    return out.freeze()
-
-
-class _Collected:
-    """What ``read_home``'s concurrent reads found, frozen at the end."""
-
-    def __init__(self) -> None:
-        self.identities: dict[str, IdentityState] = {}
-        self.apps: dict[str, AppState] = {}
-        self.fics: dict[str, tuple[Fic, ...]] = {}
-        self.hosts: dict[str, HostIdentity] = {}
-        self.absent: set[str] = set()
-        self.problems: list[str] = []
-
-    async def guard(self, address: str, read: Any, *, absent: bool = True) -> Any:
+    async def guard(address: str, read: Any) -> tuple[bool, Any]:
+        """(read, what it found); a failed read is a problem, said with its object."""
         from provisioning.core.errors import describe
 
         try:
-            got = await read
+            return True, await read
         except TaskError as e:
-            self.problems.append(f"{e.address}: {e.message}")
-            return None
+            problems.append(f"{e.address}: {e.message}")
         except Exception as e:  # an SDK error: still say which object
-            self.problems.append(f"{address}: {describe(e)}")
-            return None
-        if got is None and absent:
-            self.absent.add(address)
-        return got
+            problems.append(f"{address}: {describe(e)}")
+        return False, None
 
-    def freeze(self) -> HomeState:
-        return HomeState(
-            identities=dict(self.identities),
-            apps=dict(self.apps),
-            fics=dict(self.fics),
-            hosts=dict(self.hosts),
-            absent=frozenset(self.absent),
-            problems=tuple(sorted(self.problems)),
+    async def one_app(app: App) -> None:
+        address = app_address(app.key)
+        read, state = await guard(
+            address, read_app(clients, app, home.tenant_id, (app_ids or {}).get(app.key))
         )
+        if read:
+            seen.record(seen.apps, app.key, address, state)
+        if state is not None and fics:
+            read, got = await guard(
+                f"{address}.fics", read_fics(clients, app, state, home.tenant_id)
+            )
+            if read:
+                seen.fics[app.key] = got
+
+    async def one_identity(ident: Identity) -> None:
+        address = identity_address(ident.name)
+        read, state = await guard(address, read_identity(clients, home.subscription_id, ident))
+        if read:
+            seen.record(seen.identities, ident.name, address, state)
+        for host in ident.attach_ids if hosts and state is not None else ():
+            read, block = await guard(f"{address}.attach[{host.name}]", read_host(clients, host))
+            if read:
+                seen.hosts[str(host).lower()] = block
+
+    await asyncio.gather(
+        *map(one_app, config.home.apps if apps is None else apps),
+        *map(one_identity, config.home.identities if identities is None else identities),
+    )
+    return replace(seen.home(), problems=tuple(sorted(problems)))

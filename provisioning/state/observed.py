@@ -51,6 +51,15 @@ class Observed:
                 del self._inflight[key]
             raise
 
+    def record(self, table: dict[str, Any], key: str, address: str, value: Any) -> None:
+        """``value`` read for ``key`` of ``table`` (``None``: read, and not there)."""
+        if value is None:
+            table.pop(key, None)
+            self.absent.add(address)
+        else:
+            table[key] = value
+            self.absent.discard(address)
+
     def record_principal(self, sp: ServicePrincipalState | None) -> None:
         self.principal, self.principal_known = sp, True
 

@@ -36,44 +36,36 @@ def read_home_state(
     and the notes on what it could not."""
     if credential is None:
         return HomeState(), [NO_CREDENTIAL_NOTE]
-    return asyncio.run(_read(config, cloud, credential, apps, identities, app_ids))
-
-
-async def _read(
-    config: Config,
-    cloud: Cloud,
-    credential: Any,
-    apps: list[App],
-    identities: list[Identity],
-    app_ids: Mapping[str, str],
-) -> tuple[HomeState, list[str]]:
     from provisioning.core.clients import Clients
     from provisioning.core.tokens import SharedTokens
     from provisioning.state import read_home
 
-    tokens = SharedTokens(credential)  # the caller's credential, sync or async
-    clients = Clients(cloud, tokens)
-    try:
-        try:  # the two tokens the reads use (Graph's with CAE, as its reads ask)
-            await tokens.get_token(cloud.arm_scope)
-            await tokens.get_token(cloud.graph_scope, enable_cae=True)
-        except Exception as e:
-            return HomeState(), [f"the home credential got no token: {first_line(e)}"]
-        state = await read_home(
-            clients,
-            config,
-            apps=apps,
-            identities=identities,
-            app_ids={k: v for k, v in app_ids.items() if v},
-            fics=True,
-            hosts=True,
-        )
-    finally:
-        # an async credential's transport belongs to this event loop, which ends here; a
-        # sync one stays the caller's
-        await clients.close(close_credential=inspect.iscoroutinefunction(credential.get_token))
-    notes = [_absent(app, app_ids) for app in apps if f"home.app[{app.key}]" in state.absent]
-    return state, notes + list(state.problems)
+    async def read() -> tuple[HomeState, list[str]]:
+        tokens = SharedTokens(credential)  # the caller's credential, sync or async
+        clients = Clients(cloud, tokens)
+        try:
+            try:  # the two tokens the reads use (Graph's with CAE, as its reads ask)
+                await tokens.get_token(cloud.arm_scope)
+                await tokens.get_token(cloud.graph_scope, enable_cae=True)
+            except Exception as e:
+                return HomeState(), [f"the home credential got no token: {first_line(e)}"]
+            state = await read_home(
+                clients,
+                config,
+                apps=apps,
+                identities=identities,
+                app_ids={k: v for k, v in app_ids.items() if v},
+                fics=True,
+                hosts=True,
+            )
+        finally:
+            # an async credential's transport belongs to this event loop, which ends here;
+            # a sync one stays the caller's
+            await clients.close(close_credential=inspect.iscoroutinefunction(credential.get_token))
+        absent = [_absent(a, app_ids) for a in apps if f"home.app[{a.key}]" in state.absent]
+        return state, absent + list(state.problems)
+
+    return asyncio.run(read())
 
 
 def _absent(app: App, app_ids: Mapping[str, str]) -> str:

@@ -7,22 +7,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from provisioning.core import clouds
-from provisioning.core.clients import Clients
+from task_world import context
+
 from provisioning.core.engine import Context, Task, apply, plan, presence
 from provisioning.core.plan import Action, Change
-
-
-class Unused:
-    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        raise AssertionError("no request is made here")
-
-    async def close(self) -> None:
-        pass
-
-
-def _ctx() -> Context:
-    return Context(cloud=clouds.PUBLIC, clients=Clients(clouds.PUBLIC, Unused()))  # type: ignore[arg-type]
 
 
 class Counted(Task):
@@ -55,7 +43,7 @@ class Counted(Task):
 
 
 def _apply(task: Task) -> Any:
-    return asyncio.run(apply(_ctx(), [task]))
+    return asyncio.run(apply(context(), [task]))
 
 
 def test_nothing_to_do_is_read_once() -> None:
@@ -90,7 +78,7 @@ def test_a_lost_response_is_answered_by_looking_again_not_by_writing_again() -> 
 
 def test_plan_reads_and_never_writes() -> None:
     task = Counted({}, settles=True)
-    out = asyncio.run(plan(_ctx(), [task]))
+    out = asyncio.run(plan(context(), [task]))
     assert [c.action for c in out.plan.pending] == [Action.CREATE]
     assert (task.reads, task.writes) == (1, 0)
 
