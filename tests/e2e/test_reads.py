@@ -106,3 +106,32 @@ def test_noop_customer_plan_one_token_per_resource_graph_as_json(
     # principal, the role assignment under its deterministic name
     assert stats["read"] == 3 and stats["write"] == 0, stats
     assert got["models"] == [], got["models"]
+
+
+def test_graph_lists_are_read_page_after_page(home: Home) -> None:
+    """``GraphReader.list`` follows ``@odata.nextLink`` to the last page."""
+    import asyncio
+
+    from provisioning.core.clients import Clients
+
+    tid = home.sb.info["tenants"]["contoso"]["tenant_id"]
+    everything = home.raw.graph("GET", "servicePrincipals", params={"$top": "999"}).json()
+    assert "@odata.nextLink" not in everything
+    want = sorted(sp["id"] for sp in everything["value"])
+    assert len(want) > 2
+
+    async def read() -> tuple[list[str], int]:
+        clients = Clients.for_admin(home.cloud, tid)
+        try:
+            reader = clients.graph_reader
+            first = f"{home.cloud.graph_v1}/servicePrincipals?$top=2"
+            pages = await reader.list(clients.graph.service_principals.with_url(first))
+            return sorted(sp["id"] for sp in pages), clients.credential.requests
+        finally:
+            await clients.close()
+
+    mark = home.sb.mark()
+    got, tokens = asyncio.run(read())
+    assert got == want
+    assert home.sb.stats(mark)["read"] == (len(want) + 1) // 2  # one GET per page of two
+    assert tokens == 1
