@@ -1,4 +1,4 @@
-"""``verify()``: resolve the options, read the home facts, walk each customer's chain step
+"""``verify()``: resolve the options, read the home state, walk each customer's chain step
 by step (MI token → home exchange → exchange per resource → probes) and return the report."""
 
 from __future__ import annotations

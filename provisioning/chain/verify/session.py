@@ -1,6 +1,6 @@
 """What one verify run shares between its steps: the options it was asked with, the home
-facts, the MI tokens already taken, the credentials to close, the rows recorded so far,
-and the diagnosis ``Context`` of a hop built from all of that."""
+state (``HomeState``), the MI tokens already taken, the credentials to close, the rows
+recorded so far, and the diagnosis ``Context`` of a hop built from all of that."""
 
 from __future__ import annotations
 

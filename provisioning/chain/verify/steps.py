@@ -155,7 +155,7 @@ def mi_token(session: Session, customer: Customer, app: App) -> tuple[MiResult |
 
 
 def _who(session: Session, res: MiResult, fallback: str) -> str:
-    """Name the identity the token was issued to: from ARM facts when known, else from
+    """Name the identity the token was issued to: from the identities ARM reported when known, else from
     ``xms_mirid`` (a system-assigned identity's is the host's own resource id)."""
     claims = res.claims or {}
     oid = claims.get("oid")
