@@ -85,6 +85,11 @@ def _measure(sb: Any, argv: list[str], env: dict[str, str], runs: int) -> dict[s
     }
 
 
+def _counts(sb: Any, mark: int, cpu: float) -> dict[str, Any]:
+    st = sb.stats(mark)
+    return {k: st[k] for k in ("total", "token", "read", "write")} | {"cpu_s": round(cpu, 3)}
+
+
 def bench_plan(tmp: Path, runs: int) -> dict[str, Any]:
     from provisioning.sandbox import Sandbox
 
@@ -96,10 +101,12 @@ def bench_plan(tmp: Path, runs: int) -> dict[str, Any]:
         env.update(customer_sent_values(sb.info))
         config = tmp / "plan.yaml"
         config.write_text((REPO / "examples" / "sandbox.yaml").read_text())
-        _run(["apply", "-c", str(config), "--yes"], env)
-        _last_child_cpu()
+        mark = sb.mark()
+        _wall, cpu, _code, _out = _run(["apply", "-c", str(config), "--yes"], env)
+        converge = _counts(sb, mark, cpu)
         mark = sb.mark()
         res = _measure(sb, ["plan", "-c", str(config), "-o", "json"], env, runs)
+        res["apply from empty"] = converge
         res["log"] = [f"{e['method']} {e['service']} {e['path'][:110]}" for e in sb.requests(mark)][
             : res["requests"]
         ]
@@ -116,9 +123,11 @@ def bench_reconcile(tmp: Path, n: int, runs: int) -> dict[str, Any]:
         kits = tmp / f"kits-{n}"
         run_env = {**os.environ, **env}
         common = ["-c", str(config), "--kits", str(kits), "-o", "json"]
-        _run(["reconcile", *common, "--yes", "--concurrency", str(scale.CONCURRENCY)], run_env)
-        _last_child_cpu()
-        out: dict[str, Any] = {}
+        mark = sb.mark()
+        _wall, cpu, _code, _out = _run(
+            ["reconcile", *common, "--yes", "--concurrency", str(scale.CONCURRENCY)], run_env
+        )
+        out: dict[str, Any] = {f"converge n={n}": _counts(sb, mark, cpu)}
         for label, argv in (
             ("reconcile", ["reconcile", *common, "--yes", "--concurrency", str(scale.CONCURRENCY)]),
             ("status", ["status", *common]),
@@ -144,7 +153,6 @@ def main() -> int:
     result: dict[str, Any] = {"package": str(Path(provisioning.__file__).parent)}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        _last_child_cpu()
         if not args.skip_plan:
             result["plan noop"] = bench_plan(tmp, args.runs)
         for n in (int(x) for x in args.sizes.split(",") if x):
