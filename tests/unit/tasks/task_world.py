@@ -4,6 +4,7 @@ state, without a server. A test sets what ``observe`` would have recorded (the t
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ class NoCredential:
         pass
 
 
+@functools.cache
 def demo_config() -> Config:
     return load_config(REPO / "examples" / "sandbox.yaml").config
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from task_world import OLD_SP_ID, SP_ID, context, fields, kit_for, shape
+from task_world import OLD_SP_ID, SP_ID, context, demo_config, fields, kit_for, shape
 
 from provisioning.config import Config
 from provisioning.core.engine import UNKNOWN
 from provisioning.customer.rbac import RoleAssignmentTask
 from provisioning.kit.model import Kit
 from provisioning.state import RoleAssignmentState
+
+config = demo_config()  # examples/sandbox.yaml, as the demo runs it
 
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
@@ -49,7 +51,7 @@ def _task(
     return task
 
 
-def test_missing_is_created_for_our_principal_with_the_reason(config: Config) -> None:
+def test_missing_is_created_for_our_principal_with_the_reason() -> None:
     task = _task(config)
     (change,) = task.changes(context())
     role = task.role
@@ -63,17 +65,17 @@ def test_missing_is_created_for_our_principal_with_the_reason(config: Config) ->
     assert change.privileged is None
 
 
-def test_before_consent_the_principal_is_known_after_apply(config: Config) -> None:
+def test_before_consent_the_principal_is_known_after_apply() -> None:
     (change,) = _task(config, sp=None).changes(context())
     assert fields(change)[-1] == ("principal", None, UNKNOWN)
 
 
-def test_present_under_any_name_needs_nothing(config: Config) -> None:
+def test_present_under_any_name_needs_nothing() -> None:
     task = _task(config, found=True)
     assert shape(task.changes(context())) == [(task.address, "no-op")]
 
 
-def test_ours_for_a_deleted_principal_is_replaced(config: Config) -> None:
+def test_ours_for_a_deleted_principal_is_replaced() -> None:
     task = _task(config, stale=True)
     (change,) = task.changes(context())
     assert shape([change]) == [(task.address, "replace")]
@@ -81,7 +83,7 @@ def test_ours_for_a_deleted_principal_is_replaced(config: Config) -> None:
     assert change.note is not None and "ARM cannot move it" in change.note
 
 
-def test_an_orphan_beside_a_grant_made_by_hand_is_cleaned_up(config: Config) -> None:
+def test_an_orphan_beside_a_grant_made_by_hand_is_cleaned_up() -> None:
     task = _task(config, found=True, stale=True)
     changes = task.changes(context())
     assert shape(changes) == [(task.address, "no-op"), (f"{task.address}.orphan", "delete")]
@@ -91,7 +93,7 @@ def test_an_orphan_beside_a_grant_made_by_hand_is_cleaned_up(config: Config) -> 
     ]
 
 
-def test_remove_deletes_ours_and_the_orphan(config: Config) -> None:
+def test_remove_deletes_ours_and_the_orphan() -> None:
     task = _task(config, found=True, stale=True, remove=True)
     (change,) = task.changes(context())
     assert shape([change]) == [(task.address, "delete")]
@@ -101,12 +103,12 @@ def test_remove_deletes_ours_and_the_orphan(config: Config) -> None:
     ]
 
 
-def test_remove_of_what_is_not_there_needs_nothing(config: Config) -> None:
+def test_remove_of_what_is_not_there_needs_nothing() -> None:
     task = _task(config, remove=True)
     assert shape(task.changes(context())) == [(task.address, "no-op")]
 
 
-def test_a_privileged_role_says_so_with_the_reason(config: Config) -> None:
+def test_a_privileged_role_says_so_with_the_reason() -> None:
     kit = _kit(config)
     sub_scope = "/subscriptions/5b1d7e20-6c3f-4a81-8b92-117a3e000a02"
     owner = kit.roles[0].model_copy(
@@ -124,6 +126,6 @@ def test_a_privileged_role_says_so_with_the_reason(config: Config) -> None:
     assert change.privileged is not None and "we run the subscription" in change.privileged
 
 
-def test_removing_goes_first_creating_comes_after_consent(config: Config) -> None:
+def test_removing_goes_first_creating_comes_after_consent() -> None:
     assert _task(config).stage == 1
     assert _task(config, remove=True).stage == 0

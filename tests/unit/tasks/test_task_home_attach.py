@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from task_world import SUB, context, fields, shape
+from task_world import SUB, context, demo_config, fields, shape
 
 from provisioning.config import Config
 from provisioning.home.attach import AttachTask, PruneAttachmentsTask
 from provisioning.home.hosts import merged_identity
 from provisioning.state import HostIdentity
+
+config = demo_config()  # examples/sandbox.yaml, as the demo runs it
 
 IDS = f"/subscriptions/{SUB}/resourceGroups/rg-identity/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
 VECTOR, RUNBOOKS, FOREIGN = f"{IDS}/umi-vector", f"{IDS}/umi-runbooks", f"{IDS}/someone-else"
@@ -25,12 +27,12 @@ def _attach(config: Config, block: HostIdentity) -> AttachTask:
     return task
 
 
-def test_a_host_carrying_the_identity_needs_nothing(config: Config) -> None:
+def test_a_host_carrying_the_identity_needs_nothing() -> None:
     block = HostIdentity(system=False, users=(VECTOR.upper(),))  # ARM ids compare ignoring case
     assert shape(_attach(config, block).changes(context(config))) == [(ADDR, "no-op")]
 
 
-def test_the_identity_is_added_and_the_system_identity_kept(config: Config) -> None:
+def test_the_identity_is_added_and_the_system_identity_kept() -> None:
     (change,) = _attach(config, HostIdentity(system=True, users=())).changes(context(config))
     assert change.action.value == "update"
     assert fields(change) == [
@@ -39,7 +41,7 @@ def test_the_identity_is_added_and_the_system_identity_kept(config: Config) -> N
     ]
 
 
-def test_identities_that_are_not_ours_stay(config: Config) -> None:
+def test_identities_that_are_not_ours_stay() -> None:
     (change,) = _attach(config, HostIdentity(False, (FOREIGN,))).changes(context(config))
     assert fields(change)[1] == (
         "identity.userAssignedIdentities",
@@ -64,12 +66,12 @@ def _prune(found: dict[str, HostIdentity]) -> PruneAttachmentsTask:
     return task
 
 
-def test_without_prune_nothing_is_detached(config: Config) -> None:
+def test_without_prune_nothing_is_detached() -> None:
     task = _prune({OTHER_VM: HostIdentity(False, (VECTOR,))})
     assert task.changes(context(config)) == []
 
 
-def test_prune_detaches_ours_from_hosts_no_longer_listed(config: Config) -> None:
+def test_prune_detaches_ours_from_hosts_no_longer_listed() -> None:
     task = _prune(
         {
             OTHER_VM: HostIdentity(False, (VECTOR, FOREIGN)),  # ours, not declared there
@@ -83,7 +85,7 @@ def test_prune_detaches_ours_from_hosts_no_longer_listed(config: Config) -> None
     assert change.note == "detach umi-vector: no longer in attach_to (--prune)"
 
 
-def test_prune_detaches_only_the_identities_not_declared_on_that_host(config: Config) -> None:
+def test_prune_detaches_only_the_identities_not_declared_on_that_host() -> None:
     task = _prune({VM: HostIdentity(False, (VECTOR, RUNBOOKS))})
     (change,) = task.changes(context(config, prune=True))
     assert fields(change) == [("identity.userAssignedIdentities", ["umi-runbooks"], None)]

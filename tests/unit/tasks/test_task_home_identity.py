@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from task_world import SUB, VECTOR_PRINCIPAL, context, fields, shape
+from task_world import SUB, VECTOR_PRINCIPAL, context, demo_config, fields, shape
 
 from provisioning.config import Config
 from provisioning.core.errors import TaskError
 from provisioning.home.identity import IdentityTask
 from provisioning.state import IdentityState
+
+config = demo_config()  # examples/sandbox.yaml, as the demo runs it
 
 RID = (
     f"/subscriptions/{SUB}/resourceGroups/rg-identity/providers/"
@@ -31,7 +33,7 @@ def _task(config: Config, **kw: object) -> IdentityTask:
     return task
 
 
-def test_absent_is_created_with_its_location_group_and_tag(config: Config) -> None:
+def test_absent_is_created_with_its_location_group_and_tag() -> None:
     task = IdentityTask(config.home.identities[0])
     (change,) = task.changes(context(config))
     assert shape([change]) == [("home.identity[umi-vector]", "create")]
@@ -43,27 +45,27 @@ def test_absent_is_created_with_its_location_group_and_tag(config: Config) -> No
     assert change.apply is not None
 
 
-def test_present_with_our_tag_needs_nothing(config: Config) -> None:
+def test_present_with_our_tag_needs_nothing() -> None:
     assert shape(_task(config).changes(context(config))) == [("home.identity[umi-vector]", "no-op")]
 
 
-def test_location_as_arm_writes_it_is_the_same_location(config: Config) -> None:
+def test_location_as_arm_writes_it_is_the_same_location() -> None:
     task = _task(config, location="West US 2")
     assert [c.action.value for c in task.changes(context(config))] == ["no-op"]
 
 
-def test_missing_tag_is_added_and_other_tags_are_kept(config: Config) -> None:
+def test_missing_tag_is_added_and_other_tags_are_kept() -> None:
     (change,) = _task(config, tags={"owner": "ops"}).changes(context(config))
     assert change.action.value == "update"
     assert fields(change) == [("tags", {"owner": "ops"}, {"owner": "ops", "managed-by": "xtenant"})]
 
 
-def test_another_location_is_refused_not_replaced(config: Config) -> None:
+def test_another_location_is_refused_not_replaced() -> None:
     with pytest.raises(TaskError) as e:
         _task(config, location="eastus").changes(context(config))
     assert "cannot move" in e.value.message and "location: eastus" in e.value.message
 
 
-def test_verified_names_both_ids(config: Config) -> None:
+def test_verified_names_both_ids() -> None:
     note = _task(config).verified(context(config))
     assert note is not None and VECTOR_PRINCIPAL in note and "clientId" in note

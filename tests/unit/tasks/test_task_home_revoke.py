@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from task_world import context, fields, shape
+from task_world import context, demo_config, fields, shape
 
-from provisioning.config import Config
 from provisioning.home.revoke import RevokeTask
 from provisioning.state import Fic
 
+config = demo_config()  # examples/sandbox.yaml, as the demo runs it
 
-def test_no_credentials_nothing_to_revoke(config: Config) -> None:
+
+def test_no_credentials_nothing_to_revoke() -> None:
     task = RevokeTask(config.app("logs"))
     task._fics.observed = []
     (change,) = task.changes(context(config))
@@ -17,7 +18,7 @@ def test_no_credentials_nothing_to_revoke(config: Config) -> None:
     assert change.note == "no federated credentials: nothing can exchange"
 
 
-def test_every_credential_goes_managed_or_not(config: Config) -> None:
+def test_every_credential_goes_managed_or_not() -> None:
     task = RevokeTask(config.app("logs"))
     task._fics.observed = [
         Fic("mi-umi-vector", "https://iss", "principal", ("aud",), "f1"),
