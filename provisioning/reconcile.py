@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from provisioning.core import clouds
-from provisioning.core.engine import Outcome
 from provisioning.kit.folder import (
     KitFolderError,
     check_folder,
@@ -37,6 +36,7 @@ from provisioning.kit.folder import (
 )
 from provisioning.kit.landing import LANDING_DIR
 from provisioning.kit.model import Kit, build_kit
+from provisioning.state import HomeState
 
 from .config import Config, Customer, Loaded
 
@@ -267,43 +267,42 @@ def reconcile(
     prune: bool = False,
     progress: ProgressFn = lambda a, m: None,
 ) -> Report:
-    from provisioning.core.runner import Options, home_apply, home_facts, home_plan
+    from provisioning.core.engine import Options, home_apply, home_plan, home_state
 
     config = loaded.config
     errors: list[str] = []
     opts = Options(prune=prune, concurrency=concurrency, progress=progress)
     owns_home = shard is None or shard[0] == 1
     home: dict[str, Any] | None = None
+    state: HomeState | None = None
     if owns_home:
-        outcome: Outcome = (
-            home_plan(loaded, cloud, opts) if plan_only else home_apply(loaded, cloud, opts)
-        )
+        outcome = home_plan(loaded, cloud, opts) if plan_only else home_apply(loaded, cloud, opts)
         home = (
             outcome.plan.to_json()
             if plan_only
             else {**outcome.plan.to_json(), "applied": [c.to_json() for c in outcome.applied]}
         )
         errors += [f"{f.address}: {f.message}" for f in outcome.failures]
-    if owns_home and outcome.facts is not None:
-        facts = outcome.facts  # the home run just observed everything: no second look
-    else:
-        facts, problems = home_facts(loaded, cloud)
-        errors += problems
+        state = outcome.home  # the home run just observed everything: no second look
+    if state is None:
+        state = home_state(loaded, cloud)
+        errors += list(state.problems)
     chosen = [c for c in config.customers if in_shard(c.name, shard)]
-    missing_apps = sorted({c.app for c in chosen} - set(facts.apps))
+    missing_apps = sorted({c.app for c in chosen} - set(state.apps))
     rows: list[CustomerStatus] = []
     kit_state: dict[str, str] = {}
     if missing_apps and not plan_only:
         errors.append(f"app(s) {', '.join(missing_apps)} do not exist in the home tenant")
-    ready = [c for c in chosen if c.app in facts.apps]
+    ready = [c for c in chosen if c.app in state.apps]
+    identities = state.identity_ids()
     kit_problems: dict[str, str] = {}
     if ready:
         kit_state, kit_problems = sync_kits(
             config,
             cloud,
             kits,
-            app_ids={k: v["app_id"] for k, v in facts.apps.items()},
-            identities=facts.identities,
+            app_ids=state.app_ids(),
+            identities=identities,
             customers=ready,
             write=not plan_only,
         )
@@ -320,7 +319,7 @@ def reconcile(
                 errors=[kit_problems[c.name]] if c.name in kit_problems else [],
             )
         )
-    managed = [r for r in rows if r.side == "managed" and r.app in facts.apps]
+    managed = [r for r in rows if r.side == "managed" and r.app in state.apps]
     if managed:
         # The customer side is planned from the kit built now, in memory, from the
         # configuration under review: never from a kit file on disk, which may be older.
@@ -329,11 +328,11 @@ def reconcile(
                 config,
                 cloud,
                 c.name,
-                app_id=facts.apps[c.app]["app_id"],
-                home_identities=facts.identities,
+                app_id=state.apps[c.app].app_id,
+                home_identities=identities,
             )
             for c in chosen
-            if c.customer_side == "managed" and c.app in facts.apps
+            if c.customer_side == "managed" and c.app in state.apps
         }
         asyncio.run(
             _managed(config, cloud, kits_now, managed, plan_only=plan_only, concurrency=concurrency)
@@ -398,15 +397,14 @@ async def _managed(
     concurrency: int,
 ) -> None:
     """Customer-side tasks where the pipeline holds rights in the customer's tenant."""
-    from provisioning.core import engine
     from provisioning.core.clients import Clients, Http, TenantCredential, admin_credential
-    from provisioning.core.engine import Context
+    from provisioning.core.engine import run_customer
     from provisioning.core.errors import XtenantError
-    from provisioning.core.signin import signed_in
-    from provisioning.customer import customer_tasks, tenant
+    from provisioning.core.tokens import SharedTokens
 
     http = Http(cloud)  # one pool and one TLS context for every tenant of the run
-    base = admin_credential(cloud, config.home.tenant_id, http=http)
+    # one token per tenant and resource, however many clients ask at once
+    base = SharedTokens(admin_credential(cloud, config.home.tenant_id, http=http))
     sem = asyncio.Semaphore(concurrency)
 
     async def one(row: CustomerStatus) -> None:
@@ -414,15 +412,14 @@ async def _managed(
             kit = kits[row.name]
             clients = Clients(cloud, TenantCredential(base, kit.customer.tenant), http=http)
             try:
-                who = await signed_in(clients.credential, cloud, kit.customer.tenant)
-                await tenant.establish(clients.graph, kit, who, cloud, pinned=True)
-                ctx = Context(cloud=cloud, clients=clients, concurrency=4)
-                tasks = customer_tasks(kit)
-                out = await (engine.plan(ctx, tasks) if plan_only else engine.apply(ctx, tasks))
+                out = await run_customer(
+                    kit, clients, write=not plan_only, pinned=True, concurrency=4
+                )
                 row.changes = [c.to_json() for c in out.plan.pending]  # after apply: what is left
                 row.applied = [c.to_json() for c in out.applied]
                 row.errors += [f"{f.address}: {f.message}" for f in out.failures]
-                row.consent = "yes" if ctx.facts.principals.get(kit.customer.tenant) else "no"
+                seen = out.customer
+                row.consent = "yes" if seen is not None and seen.consented else "no"
                 if not row.errors:
                     row.roles = (
                         "ok"

@@ -134,7 +134,7 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
     from provisioning.config import ConfigError, load_config
     from provisioning.core import clouds
     from provisioning.core.plan import render_text
-    from provisioning.core.runner import Options, home_apply, home_facts, home_plan
+    from provisioning.core.runner import Options, home_apply, home_plan, home_state
 
     info = sb.info
     for name, t in info["tenants"].items():
@@ -168,9 +168,9 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
             printer.line(f"  verified {v}")
         again = home_plan(loaded, cloud, Options())
         printer.line(f"  re-plan: {again.plan.summary()}")
-        facts, problems = home_facts(loaded, cloud)
-        if problems:
-            printer.error("; ".join(problems))
+        home = home_state(loaded, cloud)
+        if home.problems:
+            printer.error("; ".join(home.problems))
             return exitcodes.ERROR
         from provisioning.kit.render import render_all
 
@@ -179,8 +179,8 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
             loaded.config,
             cloud,
             kits,
-            app_ids={k: v["app_id"] for k, v in facts.apps.items()},
-            identities=facts.identities,
+            app_ids=home.app_ids(),
+            identities=home.identity_ids(),
         )
         printer.line(f"\n== 3. onboarding kits rendered in {kits}/ (one folder per customer)")
 
@@ -215,11 +215,11 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
             sb,
             cloud,
             spec,
-            facts.identities["umi-vector"]["client_id"],
+            home.identities["umi-vector"].client_id,
             probe.logs_ingestion,
         )
     with environment(sb.env(host="aa-runbooks"), drop=ADMIN_VARS):
-        _read_sites(printer, cloud, fspec, facts.identities["umi-runbooks"]["client_id"])
+        _read_sites(printer, cloud, fspec, home.identities["umi-runbooks"].client_id)
     printer.line("\n== 7. `xtenant verify --probe`, on each host, for its customers")
     from provisioning.chain.verify import render_table, verify
 
@@ -233,8 +233,8 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
                 customers=[customer],
                 probe=True,
                 host=host,
-                app_ids={k: v["app_id"] for k, v in facts.apps.items()},
-                identities={n: v["client_id"] for n, v in facts.identities.items()},
+                app_ids=home.app_ids(),
+                identities={n: v.client_id for n, v in home.identities.items()},
                 kit_dir=str(kits),
             )
         printer.line(render_table(report))

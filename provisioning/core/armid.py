@@ -290,19 +290,51 @@ class HostKind:
     label: str
     supported: bool
     token_source: str  # how the workload on it reaches its identity endpoint
+    api_version: str  # what its identity block is read with (GET on the resource)
 
 
 _HOST_KIND_LIST: tuple[HostKind, ...] = (
-    HostKind("Microsoft.Compute/virtualMachines", "virtual machine", True, "IMDS"),
+    HostKind("Microsoft.Compute/virtualMachines", "virtual machine", True, "IMDS", "2024-03-01"),
     HostKind(
-        "Microsoft.Automation/automationAccounts", "Automation account", True, "IDENTITY_ENDPOINT"
+        "Microsoft.Automation/automationAccounts",
+        "Automation account",
+        True,
+        "IDENTITY_ENDPOINT",
+        "2023-11-01",
     ),
-    HostKind("Microsoft.Compute/virtualMachineScaleSets", "VM scale set", False, "IMDS"),
-    HostKind("Microsoft.Web/sites", "App Service / Functions app", False, "IDENTITY_ENDPOINT"),
-    HostKind("Microsoft.HybridCompute/machines", "Arc-enabled server", False, "IDENTITY_ENDPOINT"),
+    HostKind(
+        "Microsoft.Compute/virtualMachineScaleSets", "VM scale set", False, "IMDS", "2024-03-01"
+    ),
+    HostKind(
+        "Microsoft.Web/sites",
+        "App Service / Functions app",
+        False,
+        "IDENTITY_ENDPOINT",
+        "2023-12-01",
+    ),
+    HostKind(
+        "Microsoft.HybridCompute/machines",
+        "Arc-enabled server",
+        False,
+        "IDENTITY_ENDPOINT",
+        "2024-07-10",
+    ),
 )
 
 HOST_KINDS: Mapping[str, HostKind] = {k.full_type.lower(): k for k in _HOST_KIND_LIST}
+
+
+# --- the ids xtenant makes ----------------------------------------------------------------
+
+IDENTITY_API = "2023-01-31"  # Microsoft.ManagedIdentity/userAssignedIdentities
+
+
+def user_assigned_identity_id(subscription_id: str, resource_group: str, name: str) -> str:
+    """The ARM id of a user-assigned managed identity: built here and nowhere else."""
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+        f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+    )
 
 
 def supported_host_types() -> list[str]:

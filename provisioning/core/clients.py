@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
     from msgraph import GraphServiceClient
 
+    from provisioning.core.graph import GraphReader
+
 USER_AGENT = "xtenant/0.1"
 
 # Retries of transient answers (429 with Retry-After, 5xx), bounded, through each SDK's own
@@ -219,9 +221,13 @@ class Clients:
 
     @classmethod
     def for_admin(cls, cloud: Cloud, tenant_id: str | None = None) -> Clients:
-        """Clients authenticated like every Azure tool (``admin_credential``), one pool."""
+        """Clients authenticated like every Azure tool (``admin_credential``), one pool, one
+        token per resource (``SharedTokens``)."""
+        from provisioning.core.tokens import SharedTokens
+
         http = Http(cloud)
-        clients = cls(cloud, admin_credential(cloud, tenant_id, http=http), http=http)
+        credential = SharedTokens(admin_credential(cloud, tenant_id, http=http))
+        clients = cls(cloud, credential, http=http)
         clients._own_http = True
         return clients
 
@@ -299,6 +305,33 @@ class Clients:
         adapter = GraphRequestAdapter(auth, http)
         adapter.base_url = self.cloud.graph_v1
         return GraphServiceClient(request_adapter=adapter)
+
+    @cached_property
+    def graph_reader(self) -> GraphReader:
+        """Graph reads as JSON (``core/graph.py``): the same credential, CAE on as msgraph's
+        authentication provider asks, azure-core's retry policy."""
+        from azure.core import AsyncPipelineClient
+        from azure.core.pipeline import policies
+
+        from provisioning.core.graph import GraphReader
+
+        pipeline: Any = AsyncPipelineClient(
+            base_url=self.cloud.graph_v1,
+            policies=[
+                policies.RequestIdPolicy(),
+                policies.HeadersPolicy(),
+                policies.UserAgentPolicy(base_user_agent=USER_AGENT),
+                policies.AsyncRetryPolicy(),
+                policies.AsyncBearerTokenCredentialPolicy(
+                    self.credential, self.cloud.graph_scope, enable_cae=True
+                ),
+                policies.NetworkTraceLoggingPolicy(),
+                policies.HttpLoggingPolicy(),
+            ],
+            transport=self.http.transport(),
+        )
+        self._closers.append(pipeline)
+        return GraphReader(self.graph, pipeline, self.cloud.graph_v1)
 
     async def close(self, *, close_credential: bool = True) -> None:
         for c in self._closers:

@@ -7,6 +7,8 @@ collects them per task so nothing half-done goes unreported.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -26,6 +28,30 @@ class TaskError(XtenantError):
 
     def __init__(self, address: str, message: str, *, code: str | None = None) -> None:
         super().__init__(message, address=address, code=code)
+
+
+@contextmanager
+def denied(address: str, fix: str, *, ok: Collection[int] = ()) -> Iterator[None]:
+    """Around a request: "denied" (HTTP 403, from any SDK) becomes ``TaskError(address, fix)``,
+    where ``fix`` names the role (or permission) to grant and the scope to grant it on. An
+    answer whose status is in ``ok`` ends the block quietly (a 404 to a delete: gone)."""
+    try:
+        yield
+    except XtenantError:
+        raise
+    except Exception as e:
+        status = status_of(e)
+        if status == 403:
+            raise TaskError(address, fix) from None
+        if status not in ok:
+            raise
+
+
+def describe(e: BaseException) -> str:
+    """An unanticipated SDK error in one line: status and service code, then the message."""
+    status, code = status_of(e), code_of(e)
+    head = " ".join(str(x) for x in (status, code) if x)
+    return f"{head}: {message_of(e)}" if head else f"{type(e).__name__}: {e}"
 
 
 def status_of(exc: BaseException) -> int | None:

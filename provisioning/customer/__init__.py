@@ -28,4 +28,6 @@ def customer_tasks(kit: Kit, *, remove: bool = False) -> list[Task]:
 
 def label(kit: Kit) -> str:
     """The address prefix of a customer's objects in plans (``customer[litware]``)."""
-    return f"customer[{kit.customer.name}]"
+    from provisioning.state.customer import label as state_label
+
+    return state_label(kit)

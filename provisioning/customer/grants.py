@@ -12,13 +12,21 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from provisioning.core.catalog import GRAPH_APP_ID
+from kiota_abstractions.api_error import APIError
+
 from provisioning.core.catalog import graph as graph_catalog
-from provisioning.core.engine import UNKNOWN, Context, Task
-from provisioning.core.errors import TaskError, message_of, status_of
-from provisioning.core.graph import sp_by_app_id
+from provisioning.core.engine import UNKNOWN, Context, Task, presence
+from provisioning.core.errors import TaskError, denied, message_of, status_of
+from provisioning.core.graph import send_json
 from provisioning.core.plan import Action, Change, FieldChange
 from provisioning.kit.model import Kit, KitGraphRole
+from provisioning.state.customer import (
+    AppRoleGrant,
+    GraphResource,
+    grants_denied,
+    read_app_role_grants,
+    read_graph_resource,
+)
 
 from . import label, privilege
 from .service_principal import principal_id
@@ -33,7 +41,7 @@ class GraphGrantsTask(Task):
         self.remove = remove
         self.stage = 0 if remove else 1
         self.address = f"{label(kit)}.graph_app_roles"
-        self.graph_sp: Any = None
+        self.graph_sp: GraphResource | None = None
         self.sp: str | None = None
         self.assigned: dict[str, str] = {}  # appRoleId -> assignment id (on the Graph SP only)
         self.other: list[str] = []  # assignments not in the kit (reported, never touched)
@@ -43,38 +51,33 @@ class GraphGrantsTask(Task):
         return f"{label(self.kit)}.graph_app_role[{self.names.get(role.id, role.value)}]"
 
     async def observe(self, ctx: Context) -> None:
-        graph = ctx.clients.graph
         self.assigned, self.other = {}, []
         self.sp = await principal_id(ctx, self.kit)
-        try:
-            self.graph_sp = await sp_by_app_id(graph, GRAPH_APP_ID).get()
-            self._name_roles()
-            if self.sp is None:
-                return
-            page = await graph.service_principals.by_service_principal_id(
-                self.sp
-            ).app_role_assignments.get()
-        except TaskError:
-            raise
-        except Exception as e:
-            if status_of(e) == 403:
-                raise TaskError(self.address, _denied(self.kit)) from None
-            raise
-        declared = {r.id for r in self.kit.graph_app_roles}
-        for a in (page.value or []) if page else []:
-            if str(a.resource_id) != str(self.graph_sp.id):
-                continue
-            if str(a.app_role_id) in declared:
-                self.assigned[str(a.app_role_id)] = str(a.id)
-            else:
-                self.other.append(str(a.app_role_id))
+        self.graph_sp = await read_graph_resource(ctx.clients, self.kit)
+        ctx.seen.graph = self.graph_sp
+        self._name_roles(self.graph_sp)
+        if self.sp is None:
+            return
+        self._record(ctx, await read_app_role_grants(ctx.clients, self.kit, self.sp))
 
-    def _name_roles(self) -> None:
+    def _record(self, ctx: Context, grants: tuple[AppRoleGrant, ...]) -> None:
+        ctx.seen.grants = grants
+        assert self.graph_sp is not None
+        declared = {r.id.lower() for r in self.kit.graph_app_roles}
+        self.assigned, self.other = {}, []
+        for a in grants:
+            if a.resource_id != self.graph_sp.id.lower():
+                continue
+            if a.app_role_id in declared:
+                self.assigned[a.app_role_id] = a.id
+            else:
+                self.other.append(a.app_role_id)
+
+    def _name_roles(self, graph_sp: GraphResource) -> None:
         """Every permission's real name, from its id; a kit label naming another is refused."""
-        published = {str(r.id): r.value for r in (self.graph_sp.app_roles or []) if r.id}
         for role in self.kit.graph_app_roles:
             known = graph_catalog.lookup(role.id)
-            real = known.value if known is not None else published.get(role.id)
+            real = known.value if known is not None else graph_sp.app_roles.get(role.id.lower())
             if real is None:
                 raise TaskError(
                     self.address,
@@ -101,34 +104,25 @@ class GraphGrantsTask(Task):
     def changes(self, ctx: Context) -> list[Change]:
         out: list[Change] = []
         for role in self.kit.graph_app_roles:
-            have = role.id in self.assigned
+            have = role.id.lower() in self.assigned
             value = self.names.get(role.id, role.value)
-            if self.remove:
-                if have:
-                    out.append(
-                        Change(
-                            self._addr(role),
-                            self.kind,
-                            Action.DELETE,
-                            [FieldChange("permission", value, None)],
-                            apply=partial(self._delete, ctx, role),
-                        )
-                    )
-                continue
-            if have:
-                out.append(Change(self._addr(role), self.kind, Action.NOOP))
-                continue
+            if self.remove and not have:
+                continue  # removing: what was never granted is not shown
             out.append(
-                Change(
+                presence(
                     self._addr(role),
                     self.kind,
-                    Action.CREATE,
-                    [
+                    present=have,
+                    wanted=not self.remove,
+                    fields=[FieldChange("permission", value, None)]
+                    if self.remove
+                    else [
                         FieldChange("permission", None, value),
                         FieldChange("principal", None, self.sp or UNKNOWN),
                     ],
-                    apply=partial(self._grant, ctx, role),
-                    privileged=self._privileged(role),
+                    create=partial(self._grant, ctx, role),
+                    delete=partial(self._delete, ctx, role),
+                    privileged=None if self.remove else self._privileged(role),
                 )
             )
         if self.other:
@@ -144,6 +138,7 @@ class GraphGrantsTask(Task):
         return out
 
     def _assigned_to(self, ctx: Context) -> Any:
+        assert self.graph_sp is not None
         return ctx.clients.graph.service_principals.by_service_principal_id(
             self.graph_sp.id
         ).app_role_assigned_to
@@ -152,39 +147,34 @@ class GraphGrantsTask(Task):
         from msgraph.generated.models.app_role_assignment import AppRoleAssignment
 
         sp = await principal_id(ctx, self.kit)
-        if sp is None:
+        if sp is None or self.graph_sp is None:
             raise TaskError(self.address, "the service principal does not exist yet")
         body = AppRoleAssignment(
             principal_id=UUID(sp),
-            resource_id=UUID(str(self.graph_sp.id)),
+            resource_id=UUID(self.graph_sp.id),
             app_role_id=UUID(role.id),
         )
+        request = self._assigned_to(ctx).to_post_request_information(body)
         try:
-            await self._assigned_to(ctx).post(body)
-        except Exception as e:
-            if status_of(e) == 403:
-                raise TaskError(self.address, _denied(self.kit)) from None
+            with denied(self.address, grants_denied(self.kit)):
+                made = await send_json(ctx.clients.graph, request)
+        except APIError as e:
             if status_of(e) in (400, 409) and "already exists" in message_of(e).lower():
                 return  # granted by an earlier attempt whose response was lost
             raise
+        if made:
+            self._record(ctx, (*ctx.seen.grants, AppRoleGrant.from_graph(made)))
 
     async def _delete(self, ctx: Context, role: KitGraphRole) -> None:
-        try:
-            await self._assigned_to(ctx).by_app_role_assignment_id(self.assigned[role.id]).delete()
-        except Exception as e:
-            if status_of(e) != 404:
-                raise
+        gone = self.assigned[role.id.lower()]
+        with denied(self.address, grants_denied(self.kit), ok={404}):
+            await self._assigned_to(ctx).by_app_role_assignment_id(gone).delete()
+        self._record(ctx, tuple(g for g in ctx.seen.grants if g.id != gone))
 
     def verified(self, ctx: Context) -> str | None:
         held = [
-            self.names.get(r.id, r.value) for r in self.kit.graph_app_roles if r.id in self.assigned
+            self.names.get(r.id, r.value)
+            for r in self.kit.graph_app_roles
+            if r.id.lower() in self.assigned
         ]
         return f"{self.address}: {', '.join(held) or 'none'}"
-
-
-def _denied(kit: Kit) -> str:
-    return (
-        f"permission denied in tenant {kit.customer.tenant}: granting Graph application "
-        f"permissions needs AppRoleAssignment.ReadWrite.All (or a Privileged Role Administrator "
-        f"/ Global Administrator using the kit's consent link)"
-    )

@@ -18,13 +18,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from azure.core.exceptions import HttpResponseError
+
 from provisioning.core import armid
 from provisioning.core.catalog import roles as role_catalog
-from provisioning.core.engine import UNKNOWN, Context, Task
-from provisioning.core.errors import TaskError, code_of, is_not_found, status_of
+from provisioning.core.engine import UNKNOWN, Context, Task, presence
+from provisioning.core.errors import TaskError, code_of, denied
 from provisioning.core.plan import Action, Change, FieldChange
 from provisioning.kit.ids import role_guid_of
 from provisioning.kit.model import Kit, KitRole
+from provisioning.state.customer import (
+    RoleAssignmentState,
+    list_role_assignments,
+    read_role_assignment,
+    read_role_definition,
+)
 
 from . import label, privilege
 from .service_principal import principal_id
@@ -47,8 +55,10 @@ class RoleAssignmentTask(Task):
         self.remove = remove
         self.stage = 0 if remove else 1
         self.address = f"{label(kit)}.role[{role.role} @ {_short_scope(role.scope)}]"
-        self.found: Any = None  # our assignment (by name, or the same grant under another name)
-        self.stale: Any = None  # an assignment under our name for another (deleted) principal
+        # our assignment (by name, or the same grant under another name)
+        self.found: RoleAssignmentState | None = None
+        # an assignment under our name for another (deleted) principal
+        self.stale: RoleAssignmentState | None = None
         self.sp: str | None = None
         self.role_name = role.role  # as the tenant names it (catalog or role definition)
         self.custom_privileged = False
@@ -65,59 +75,55 @@ class RoleAssignmentTask(Task):
         self.sp = await principal_id(ctx, self.kit)
         await self._read_definition(ctx)
         ops = self._client(ctx).role_assignments
-        try:
-            named = await ops.get(self.role.scope, self.role.assignment_name)
-        except Exception as e:
-            if status_of(e) == 403:
-                raise TaskError(self.address, self._denied("read")) from None
-            if not is_not_found(e):
-                raise
-            named = None
-        if named is not None:
-            if self.sp is not None and named.principal_id == self.sp:
-                self.found = named
+        with denied(self.address, self._denied("read")):
+            named = await read_role_assignment(ops, self.role.scope, self.role.assignment_name)
+            if named is not None:
+                self._record(ctx, named)
+                if self.sp is not None and named.principal_id == self.sp:
+                    self.found = named
+                    return
+                self.stale = named
+            if self.sp is None:
                 return
-            self.stale = named
-        if self.sp is None:
-            return
-        # the same grant may exist under another name (made by hand, by az, by Bicep)
-        async for a in ops.list_for_scope(self.role.scope, filter=f"principalId eq '{self.sp}'"):
-            if (a.scope or "").lower() == self.role.scope.lower() and role_guid_of(
-                a.role_definition_id
-            ) == self.role.role_id.lower():
-                self.found = a
-                return
+            # the same grant may exist under another name (made by hand, by az, by Bicep)
+            for a in await list_role_assignments(ops, self.role.scope, self.sp):
+                if a.scope.lower() == self.role.scope.lower() and (
+                    role_guid_of(a.role_definition_id) == self.role.role_id.lower()
+                ):
+                    self._record(ctx, a)
+                    self.found = a
+                    return
+
+    def _record(self, ctx: Context, a: RoleAssignmentState, *, gone: bool = False) -> None:
+        if gone:
+            ctx.seen.assignments.pop(a.id.lower(), None)
+        else:
+            ctx.seen.assignments[a.id.lower()] = a
 
     async def _read_definition(self, ctx: Context) -> None:
         """A role the catalog does not know is named by the tenant's own definition: the
         label a kit gives it must be that name, and its actions say whether it is privileged."""
         if role_catalog.lookup(self.role.role_id) is not None:
             return
-        try:
-            definition = await self._client(ctx).role_definitions.get_by_id(
-                self.role.role_definition_id
+        with denied(self.address, self._denied("read")):
+            definition = await read_role_definition(
+                self._client(ctx).role_definitions, self.role.role_definition_id
             )
-        except Exception as e:
-            if is_not_found(e):
-                raise TaskError(
-                    self.address,
-                    f"role definition {self.role.role_id} does not exist at {self.role.scope} "
-                    "in this tenant: ask the provider which role they mean",
-                ) from None
-            if status_of(e) == 403:
-                raise TaskError(self.address, self._denied("read")) from None
-            raise
-        name = definition.role_name or ""
-        if name != self.role.role:
+        if definition is None:
+            raise TaskError(
+                self.address,
+                f"role definition {self.role.role_id} does not exist at {self.role.scope} "
+                "in this tenant: ask the provider which role they mean",
+            )
+        if definition.name != self.role.role:
             raise TaskError(
                 self.address,
                 f"the kit calls role {self.role.role_id} {self.role.role!r}, but this tenant "
-                f"names it {name!r}: the kit's label does not match what it grants; nothing "
-                "will be granted from this kit",
+                f"names it {definition.name!r}: the kit's label does not match what it grants; "
+                "nothing will be granted from this kit",
             )
-        self.role_name = name
-        actions = [a for p in definition.permissions or [] for a in (p.actions or [])]
-        self.custom_privileged = privilege.role_is_privileged(self.role.role_id, actions)
+        self.role_name = definition.name
+        self.custom_privileged = privilege.role_is_privileged(self.role.role_id, definition.actions)
 
     @property
     def privileged(self) -> str | None:
@@ -137,16 +143,15 @@ class RoleAssignmentTask(Task):
         ]
         if self.remove:
             gone = [a for a in (self.found, self.stale) if a is not None]
-            if not gone:
-                return [Change(self.address, self.kind, Action.NOOP)]
             return [
-                Change(
+                presence(
                     self.address,
                     self.kind,
-                    Action.DELETE,
-                    [FieldChange(f.field, f.after, None) for f in fields[:2]]
+                    present=bool(gone),
+                    wanted=False,
+                    fields=[FieldChange(f.field, f.after, None) for f in fields[:2]]
                     + [FieldChange("principal", a.principal_id, None) for a in gone],
-                    apply=lambda: self._delete(ctx, *gone),
+                    delete=lambda: self._delete(ctx, *gone),
                 )
             ]
         if self.found is not None:
@@ -189,6 +194,7 @@ class RoleAssignmentTask(Task):
 
     def _orphan_cleanup(self, ctx: Context) -> Change:
         stale = self.stale
+        assert stale is not None
         return Change(
             f"{self.address}.orphan",
             self.kind,
@@ -229,21 +235,25 @@ class RoleAssignmentTask(Task):
                 return True
             return False
 
+        made = None
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception(replicating),
-                reraise=True,
-                stop=stop_after_delay(ctx.replication_wait_s),
-                wait=wait_exponential(multiplier=0.5, max=15),
-            ):
-                with attempt:
-                    await self._client(ctx).role_assignments.create(
-                        self.role.scope, self.role.assignment_name, body
-                    )
-        except Exception as e:
+            with denied(self.address, self._denied("write")):
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_exception(replicating),
+                    reraise=True,
+                    stop=stop_after_delay(ctx.replication_wait_s),
+                    wait=wait_exponential(multiplier=0.5, max=15),
+                ):
+                    with attempt:
+                        made = await self._client(ctx).role_assignments.create(
+                            self.role.scope, self.role.assignment_name, body
+                        )
+        except TaskError:
+            raise
+        except HttpResponseError as e:
             code = code_of(e)
             if code == "RoleAssignmentExists":
-                return  # present under another name: that is what we wanted
+                return  # present under another name: the next look finds it
             if code == "PrincipalNotFound":
                 raise TaskError(
                     self.address,
@@ -253,19 +263,20 @@ class RoleAssignmentTask(Task):
                         f"apply again in a few minutes"
                     ),
                 ) from None
-            if status_of(e) == 403:
-                raise TaskError(self.address, self._denied("write")) from None
             raise
+        if made is not None:  # the response is the assignment: no second look needed
+            self.found = RoleAssignmentState.from_sdk(made)
+            self._record(ctx, self.found)
 
-    async def _delete(self, ctx: Context, *assignments: Any) -> None:
+    async def _delete(self, ctx: Context, *assignments: RoleAssignmentState) -> None:
         for a in assignments:
-            try:
+            with denied(self.address, self._denied("delete"), ok={404}):
                 await self._client(ctx).role_assignments.delete(a.scope, a.name)
-            except Exception as e:
-                if status_of(e) == 403:
-                    raise TaskError(self.address, self._denied("delete")) from None
-                if not is_not_found(e):
-                    raise
+            self._record(ctx, a, gone=True)
+            if a is self.found:
+                self.found = None
+            if a is self.stale:
+                self.stale = None
 
     def _denied(self, verb: str) -> str:
         need = (

@@ -6,13 +6,15 @@ retry after a lost response cannot make a second one.
 
 from __future__ import annotations
 
-from typing import Any
+from kiota_abstractions.api_error import APIError
 
-from provisioning.core.engine import Context, Task
-from provisioning.core.errors import TaskError, code_of, is_not_found, message_of, status_of
-from provisioning.core.graph import prefer_create_if_missing, sp_by_app_id
-from provisioning.core.plan import Action, Change, FieldChange
+from provisioning.core.engine import Context, Task, presence
+from provisioning.core.errors import TaskError, code_of, denied, message_of, status_of
+from provisioning.core.graph import prefer_create_if_missing, send_json, sp_by_app_id
+from provisioning.core.plan import Change, FieldChange
 from provisioning.kit.model import Kit
+from provisioning.state.customer import consent_denied, read_principal
+from provisioning.state.home import ServicePrincipalState
 
 from . import label
 
@@ -25,69 +27,59 @@ class CustomerSpTask(Task):
         self.remove = remove
         self.stage = 1 if remove else 0  # created first, removed last
         self.address = f"{label(kit)}.service_principal"
-        self.observed: Any = None
+        self.observed: ServicePrincipalState | None = None
 
     async def observe(self, ctx: Context) -> None:
-        self.observed = None
-        try:
-            self.observed = await sp_by_app_id(ctx.clients.graph, self.kit.app_id).get()
-        except Exception as e:
-            if status_of(e) == 403:
-                raise TaskError(self.address, _denied(self.kit)) from None
-            if not is_not_found(e):
-                raise
-        tenant = self.kit.customer.tenant
-        if self.observed is not None:
-            ctx.facts.principals[tenant] = self.observed.id
-        else:
-            ctx.facts.principals.pop(tenant, None)
+        self._record(ctx, await read_principal(ctx.clients, self.kit))
+
+    def _record(self, ctx: Context, sp: ServicePrincipalState | None) -> None:
+        self.observed = sp
+        ctx.seen.record_principal(sp)
 
     def changes(self, ctx: Context) -> list[Change]:
         app = self.kit.home.app
         if self.remove:
-            if self.observed is None:
-                return [Change(self.address, self.kind, Action.NOOP)]
+            shown = [FieldChange("appId", app.app_id, None)]
+            if self.observed is not None:
+                shown.append(FieldChange("displayName", self.observed.display_name, None))
             return [
-                Change(
+                presence(
                     self.address,
                     self.kind,
-                    Action.DELETE,
-                    [
-                        FieldChange("appId", app.app_id, None),
-                        FieldChange("displayName", self.observed.display_name, None),
-                    ],
+                    present=self.observed is not None,
+                    wanted=False,
+                    fields=shown,
                     note="the enterprise app goes; the provider's app can no longer get tokens here",
-                    apply=lambda: self._delete(ctx),
+                    delete=lambda: self._delete(ctx),
                 )
             ]
-        if self.observed is not None:
-            return [Change(self.address, self.kind, Action.NOOP)]
         return [
-            Change(
+            presence(
                 self.address,
                 self.kind,
-                Action.CREATE,
-                [
+                present=self.observed is not None,
+                fields=[
                     FieldChange("appId", None, app.app_id),
                     FieldChange("displayName", None, app.display_name),
                     FieldChange("publisher tenant", None, self.kit.home.tenant_id),
                 ],
                 note="this is what admin consent creates",
-                apply=lambda: self._create(ctx),
+                create=lambda: self._create(ctx),
             )
         ]
 
     async def _create(self, ctx: Context) -> None:
         from msgraph.generated.models.service_principal import ServicePrincipal
 
+        graph = ctx.clients.graph
+        request = sp_by_app_id(graph, self.kit.app_id).to_patch_request_information(
+            ServicePrincipal(), request_configuration=prefer_create_if_missing()
+        )
         try:
-            await sp_by_app_id(ctx.clients.graph, self.kit.app_id).patch(
-                ServicePrincipal(), request_configuration=prefer_create_if_missing()
-            )
-        except Exception as e:
+            with denied(self.address, consent_denied(self.kit)):
+                made = await send_json(graph, request)  # 201 with the principal, or 204
+        except APIError as e:
             status, msg = status_of(e), message_of(e)
-            if status == 403:
-                raise TaskError(self.address, _denied(self.kit)) from None
             if status in (400, 404) and (
                 "tenant" in msg.lower()
                 or "multi" in msg.lower()
@@ -103,41 +95,30 @@ class CustomerSpTask(Task):
                     ),
                 ) from None
             raise
+        if made:
+            self._record(ctx, ServicePrincipalState.from_graph(made))
 
     async def _delete(self, ctx: Context) -> None:
-        try:
+        assert self.observed is not None
+        with denied(self.address, consent_denied(self.kit), ok={404}):
             await ctx.clients.graph.service_principals.by_service_principal_id(
                 self.observed.id
             ).delete()
-        except Exception as e:
-            if not is_not_found(e):
-                raise
+        self._record(ctx, None)
 
     def verified(self, ctx: Context) -> str | None:
-        sp = ctx.facts.principals.get(self.kit.customer.tenant)
-        return f"{self.address}: objectId {sp}" if sp else f"{self.address}: absent"
-
-
-def _denied(kit: Kit) -> str:
-    return (
-        f"permission denied in tenant {kit.customer.tenant}: consenting to an app needs the "
-        f"Application.ReadWrite.All Graph permission or the Cloud Application Administrator "
-        f"role (or use the kit's admin-consent link as a Global Administrator)"
-    )
+        sp = self.observed
+        return f"{self.address}: objectId {sp.id}" if sp else f"{self.address}: absent"
 
 
 async def principal_id(ctx: Context, kit: Kit) -> str | None:
-    """Our service principal's object id in the customer tenant (looked up once)."""
-    tenant = kit.customer.tenant
-    if tenant in ctx.facts.principals:
-        return ctx.facts.principals[tenant]
-    try:
-        sp = await sp_by_app_id(ctx.clients.graph, kit.app_id).get()
-    except Exception as e:
-        if is_not_found(e):
-            return None
-        if status_of(e) == 403:
-            raise TaskError(f"{label(kit)}.service_principal", _denied(kit)) from None
-        raise
-    ctx.facts.principals[tenant] = sp.id
-    return str(sp.id)
+    """Our service principal's object id in the customer tenant: what the run observed,
+    else read once however many tasks ask."""
+    seen = ctx.seen
+    if not seen.principal_known:
+
+        async def read() -> None:
+            seen.record_principal(await read_principal(ctx.clients, kit))
+
+        await seen.once("principal", read)
+    return seen.principal.id if seen.principal else None

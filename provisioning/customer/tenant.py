@@ -19,7 +19,7 @@ from provisioning.kit.model import Kit
 
 
 async def establish(
-    graph: Any, kit: Kit, who: SignedIn, cloud: Cloud, *, pinned: bool = False
+    clients: Any, kit: Kit, who: SignedIn, cloud: Cloud, *, pinned: bool = False
 ) -> str:
     """The signed-in tenant's id, once it is known to be the kit's; ``WrongTenantError``
     (nothing read, nothing written) otherwise."""
@@ -30,7 +30,7 @@ async def establish(
         return who.tenant_id
     if pinned and who.tenant_id:
         return who.tenant_id
-    domains = await _verified_domains(graph, who, cloud, tenant)
+    domains = await _verified_domains(clients, who, cloud, tenant)
     if tenant.lower() not in domains:
         shown = ", ".join(sorted(domains)[:5]) or "none"
         raise WrongTenantError(
@@ -42,10 +42,14 @@ async def establish(
     return who.tenant_id
 
 
-async def _verified_domains(graph: Any, who: SignedIn, cloud: Cloud, tenant: str) -> set[str]:
+async def _verified_domains(clients: Any, who: SignedIn, cloud: Cloud, tenant: str) -> set[str]:
+    from azure.core.exceptions import HttpResponseError
+
     try:
-        page = await graph.organization.get()
-    except Exception as e:
+        orgs = await clients.graph_reader.list(
+            clients.graph.organization, ("id", "verifiedDomains")
+        )
+    except HttpResponseError as e:
         if status_of(e) == 403:
             raise WrongTenantError(
                 f"cannot confirm that you are signed in to {tenant}: reading the tenant's "
@@ -55,8 +59,8 @@ async def _verified_domains(graph: Any, who: SignedIn, cloud: Cloud, tenant: str
             ) from None
         raise
     out: set[str] = set()
-    for org in (page.value or []) if page else []:
-        if str(org.id or "").lower() != who.tenant_id:
+    for org in orgs:
+        if str(org.get("id") or "").lower() != who.tenant_id:
             continue
-        out.update((d.name or "").lower() for d in org.verified_domains or [])
+        out.update(str(d.get("name") or "").lower() for d in org.get("verifiedDomains") or [])
     return out

@@ -11,14 +11,15 @@ from typing import Any
 
 from provisioning.core.catalog import GRAPH_APP_ID
 from provisioning.core.engine import Context, Task
-from provisioning.core.errors import TaskError, is_not_found, status_of
+from provisioning.core.errors import TaskError, denied
 from provisioning.core.graph import (
-    app_by_app_id,
     app_by_unique_name,
     graph_permission_hint,
     prefer_create_if_missing,
+    send_json,
 )
 from provisioning.core.plan import Action, Change, FieldChange
+from provisioning.state.home import AppState, app_address, read_app
 
 from ..config import App
 
@@ -48,22 +49,20 @@ def desired_state(app: App) -> dict[str, Any]:
     }
 
 
-def observed_state(a: Any) -> dict[str, Any]:
-    rra = []
-    for r in a.required_resource_access or []:
-        access = sorted((str(x.id), x.type) for x in (r.resource_access or []))
-        rra.append(
-            {
-                "resourceAppId": r.resource_app_id,
-                "resourceAccess": [{"id": i, "type": t} for i, t in access],
-            }
-        )
+def observed_state(a: AppState) -> dict[str, Any]:
+    """The app as read, in the vocabulary of ``desired_state``."""
     return {
         "displayName": a.display_name,
         "signInAudience": a.sign_in_audience,
-        "web.redirectUris": sorted((a.web.redirect_uris or []) if a.web else []),
-        "requiredResourceAccess": rra,
-        "tags": list(a.tags or []),
+        "web.redirectUris": sorted(a.redirect_uris),
+        "requiredResourceAccess": [
+            {
+                "resourceAppId": r.resource_app_id,
+                "resourceAccess": [{"id": i, "type": t} for i, t in r.access],
+            }
+            for r in a.required_resource_access
+        ],
+        "tags": list(a.tags),
     }
 
 
@@ -101,47 +100,25 @@ class AppTask(Task):
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.address = f"home.app[{app.key}]"
-        self.observed: Any = None
+        self.address = app_address(app.key)
+        self.observed: AppState | None = None
 
     async def observe(self, ctx: Context) -> None:
-        graph = ctx.clients.graph
-        self.observed = None
-        try:
-            self.observed = await app_by_unique_name(graph, self.app.unique_name).get()
-        except Exception as e:
-            if status_of(e) == 403:
-                raise TaskError(
-                    self.address,
-                    "cannot read app registrations: "
-                    + graph_permission_hint(ctx.cfg.home.tenant_id),
-                ) from None
-            if not is_not_found(e):
-                raise
-        if self.observed is None and self.app.adopt_app_id:
-            try:
-                self.observed = await app_by_app_id(graph, self.app.adopt_app_id).get()
-            except Exception as e:
-                if is_not_found(e):
-                    raise TaskError(
-                        self.address,
-                        f"adopt_app_id {self.app.adopt_app_id}: no such "
-                        f"app in tenant {ctx.cfg.home.tenant_id}",
-                    ) from None
-                raise
-            if self.observed.unique_name and self.observed.unique_name != self.app.unique_name:
+        found = await read_app(ctx.clients, self.app, ctx.cfg.home.tenant_id)
+        if found is not None and self.app.adopt_app_id and found.app_id == self.app.adopt_app_id:
+            if found.unique_name and found.unique_name != self.app.unique_name:
                 raise TaskError(
                     self.address,
                     (
                         f"adopt_app_id {self.app.adopt_app_id} already has uniqueName "
-                        f"{self.observed.unique_name!r} (it cannot change); set unique_name to that"
+                        f"{found.unique_name!r} (it cannot change); set unique_name to that"
                     ),
                 )
-        if self.observed is not None:
-            ctx.facts.apps[self.app.key] = {
-                "object_id": self.observed.id,
-                "app_id": self.observed.app_id,
-            }
+        self._record(ctx, found)
+
+    def _record(self, ctx: Context, found: AppState | None) -> None:
+        self.observed = found
+        ctx.seen.record(ctx.seen.apps, self.app.key, self.address, found)
 
     def changes(self, ctx: Context) -> list[Change]:
         desired = desired_state(self.app)
@@ -184,25 +161,21 @@ class AppTask(Task):
 
     async def _upsert(self, ctx: Context, desired: dict[str, Any], tags: list[str]) -> None:
         graph = ctx.clients.graph
-        try:
+        hint = "cannot write the app registration: " + graph_permission_hint(ctx.cfg.home.tenant_id)
+        with denied(self.address, hint):
             if self.observed is not None and not self.observed.unique_name:
-                await graph.applications.by_application_id(self.observed.id).patch(
+                await graph.applications.by_application_id(self.observed.object_id).patch(
                     _body(self.app, desired, tags, unique_name=True)
                 )
-                return
-            await app_by_unique_name(graph, self.app.unique_name).patch(
+                return  # 204: the next look reads it
+            request = app_by_unique_name(graph, self.app.unique_name).to_patch_request_information(
                 _body(self.app, desired, tags, unique_name=False),
                 request_configuration=prefer_create_if_missing(),
             )
-        except Exception as e:
-            if status_of(e) == 403:
-                raise TaskError(
-                    self.address,
-                    "cannot write the app registration: "
-                    + graph_permission_hint(ctx.cfg.home.tenant_id),
-                ) from None
-            raise
+            made = await send_json(graph, request)  # 201 with the app, or 204 (updated)
+        if made:
+            self._record(ctx, AppState.from_graph(made))
 
     def verified(self, ctx: Context) -> str | None:
-        f = ctx.facts.apps.get(self.app.key)
-        return f"{self.address}: appId {f['app_id']} (objectId {f['object_id']})" if f else None
+        f = self.observed
+        return f"{self.address}: appId {f.app_id} (objectId {f.object_id})" if f else None

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from functools import partial
 
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
 from provisioning.core import armid
 from provisioning.core.engine import Context, Task
-from provisioning.core.errors import TaskError, code_of, is_not_found, status_of
+from provisioning.core.errors import TaskError, code_of, status_of
 from provisioning.core.plan import Action, Change, FieldChange
+from provisioning.state.home import identity_id
+from provisioning.state.hosts import list_hosts, read_host
 
 from ..config import Identity
-from .hosts import HostIdentity, adapter_for, merged_identity
-from .identity import identity_id
+from .hosts import HostIdentity, merged_identity, write_host
 
 ROLE_HINT = {
     "microsoft.compute/virtualmachines": "Virtual Machine Contributor on the VM",
@@ -25,7 +28,7 @@ def _short(rid: str) -> str:
 
 
 def permission_error(
-    address: str, host: armid.ResourceId, identity_rid: str, e: Exception
+    address: str, host: armid.ResourceId, identity_rid: str, e: BaseException
 ) -> TaskError:
     host_role = ROLE_HINT.get(host.full_type.lower(), "Contributor on the host")
     if code_of(e) == "LinkedAuthorizationFailed":
@@ -55,15 +58,20 @@ class AttachTask(Task):
 
     async def observe(self, ctx: Context) -> None:
         try:
-            self.observed = await adapter_for(self.host).get(ctx, self.host)
-        except Exception as e:
-            if is_not_found(e):
-                raise TaskError(
-                    self.address, f"host {self.host} does not exist (or the admin cannot see it)"
-                ) from None
+            self._record(ctx, await read_host(ctx.clients, self.host))
+        except ResourceNotFoundError:
+            raise TaskError(
+                self.address, f"host {self.host} does not exist (or the admin cannot see it)"
+            ) from None
+        except HttpResponseError as e:
             if status_of(e) == 403:
                 raise permission_error(self.address, self.host, "", e) from None
             raise
+
+    def _record(self, ctx: Context, block: HostIdentity | None) -> None:
+        if block is not None:  # None: the write's response did not say; the next look reads
+            self.observed = block
+            ctx.seen.hosts[str(self.host).lower()] = block
 
     def changes(self, ctx: Context) -> list[Change]:
         rid = identity_id(ctx.cfg.home.subscription_id, self.ident)
@@ -94,8 +102,8 @@ class AttachTask(Task):
 
     async def _set(self, ctx: Context, body: dict, rid: str) -> None:
         try:
-            await adapter_for(self.host).set(ctx, self.host, body)
-        except Exception as e:
+            self._record(ctx, await write_host(ctx, self.host, body))
+        except HttpResponseError as e:
             if status_of(e) == 403:
                 raise permission_error(self.address, self.host, rid, e) from None
             raise
@@ -112,16 +120,12 @@ class PruneAttachmentsTask(Task):
     address = "home.attachments[prune]"
 
     def __init__(self) -> None:
-        self.found: list[tuple[str, HostIdentity]] = []
+        self.found: dict[str, HostIdentity] = {}
 
     async def observe(self, ctx: Context) -> None:
-        self.found = []
-        if not ctx.prune:
-            return
-        from .hosts import ADAPTERS
-
-        for adapter in ADAPTERS.values():
-            self.found += await adapter.list(ctx, ctx.cfg.home.subscription_id)
+        self.found = {}
+        if ctx.prune:
+            self.found = await list_hosts(ctx.clients, ctx.cfg.home.subscription_id)
 
     def changes(self, ctx: Context) -> list[Change]:
         if not ctx.prune:
@@ -129,7 +133,7 @@ class PruneAttachmentsTask(Task):
         sub = ctx.cfg.home.subscription_id
         ours = {identity_id(sub, i).lower(): i for i in ctx.cfg.home.identities}
         out: list[Change] = []
-        for host_id, cur in self.found:
+        for host_id, cur in self.found.items():
             declared = {
                 i.name
                 for i in ctx.cfg.home.identities
@@ -150,7 +154,12 @@ class PruneAttachmentsTask(Task):
                     Action.DELETE,
                     [FieldChange("identity.userAssignedIdentities", names, None)],
                     note=f"detach {', '.join(names)}: no longer in attach_to (--prune)",
-                    apply=partial(adapter_for(host).set, ctx, host, body),
+                    apply=partial(self._detach, ctx, host_id, body),
                 )
             )
         return out
+
+    async def _detach(self, ctx: Context, host_id: str, body: dict) -> None:
+        block = await write_host(ctx, armid.parse(host_id), body)
+        if block is not None:
+            self.found[host_id] = block

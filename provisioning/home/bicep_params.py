@@ -94,10 +94,7 @@ def render_home_parameters(config: Config, cloud: Cloud) -> str:
 
 
 def identity_resource_id(subscription_id: str, ident: Identity) -> str:
-    return (
-        f"/subscriptions/{subscription_id}/resourceGroups/{ident.resource_group}"
-        f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{ident.name}"
-    )
+    return armid.user_assigned_identity_id(subscription_id, ident.resource_group, ident.name)
 
 
 def attach_commands(config: Config) -> list[str]:

@@ -8,16 +8,18 @@ lost is found by name on the next look, not created twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from provisioning.core.engine import UNKNOWN, Context, Task
-from provisioning.core.errors import TaskError, status_of
-from provisioning.core.graph import graph_permission_hint
+from provisioning.core.errors import TaskError, denied
+from provisioning.core.graph import graph_permission_hint, send_json
 from provisioning.core.plan import Action, Change, FieldChange
+from provisioning.state.home import Fic, read_fics
 
 from ..config import App
+
+__all__ = ["MAX_FICS", "PREFIX", "Fic", "FicsTask", "desired_fics", "fic_name"]
 
 MAX_FICS = 20  # Entra's limit per application
 PREFIX = "mi-"
@@ -27,23 +29,12 @@ def fic_name(identity: str) -> str:
     return f"{PREFIX}{identity}"[:120]
 
 
-@dataclass(frozen=True)
-class Fic:
-    name: str
-    issuer: str
-    subject: str
-    audiences: tuple[str, ...]
-    id: str | None = None
-
-    def fields(self) -> dict[str, Any]:
-        return {"issuer": self.issuer, "subject": self.subject, "audiences": list(self.audiences)}
-
-
 def desired_fics(ctx: Context, app: App) -> list[Fic]:
     issuer = ctx.cloud.fic_issuer(ctx.cfg.home.tenant_id)
     out = []
     for name in app.trusts:
-        principal = ctx.facts.identities.get(name, {}).get("principal_id") or UNKNOWN
+        ident = ctx.seen.identities.get(name)
+        principal = (ident.principal_id if ident else None) or UNKNOWN
         out.append(Fic(fic_name(name), issuer, principal, (ctx.cloud.exchange_audience,)))
     return out
 
@@ -62,26 +53,19 @@ class FicsTask(Task):
 
     async def observe(self, ctx: Context) -> None:
         self.observed = None
-        app = ctx.facts.apps.get(self.app.key)
-        if not app:
+        app = ctx.seen.apps.get(self.app.key)
+        if app is None:
             return  # the app does not exist yet: every credential is to be created
-        try:
-            page = await ctx.clients.graph.applications.by_application_id(
-                app["object_id"]
-            ).federated_identity_credentials.get()
-        except Exception as e:
-            if status_of(e) == 403:
-                raise TaskError(
-                    self.address,
-                    "cannot read federated credentials: "
-                    + graph_permission_hint(ctx.cfg.home.tenant_id),
-                ) from None
-            raise
-        items = list(page.value or []) if page else []
-        self.observed = [
-            Fic(f.name or "", f.issuer or "", f.subject or "", tuple(f.audiences or []), f.id)
-            for f in items
-        ]
+        self._record(ctx, list(await read_fics(ctx.clients, self.app, app, ctx.cfg.home.tenant_id)))
+
+    def _record(self, ctx: Context, fics: list[Fic]) -> None:
+        self.observed = fics
+        ctx.seen.fics[self.app.key] = tuple(fics)
+
+    def _settled(self, ctx: Context, gone: Fic | None = None, made: Fic | None = None) -> None:
+        """What a write's response says: the credential made, or gone."""
+        kept = [f for f in self.observed or [] if f.name not in {x.name for x in (gone, made) if x}]
+        self._record(ctx, kept + ([made] if made else []))
 
     def changes(self, ctx: Context) -> list[Change]:
         want = desired_fics(ctx, self.app)
@@ -168,8 +152,13 @@ class FicsTask(Task):
 
     def _fics(self, ctx: Context) -> Any:
         return ctx.clients.graph.applications.by_application_id(
-            ctx.facts.apps[self.app.key]["object_id"]
+            ctx.seen.apps[self.app.key].object_id
         ).federated_identity_credentials
+
+    def _hint(self, ctx: Context) -> str:
+        return "cannot change federated credentials: " + graph_permission_hint(
+            ctx.cfg.home.tenant_id
+        )
 
     async def _create(self, ctx: Context, w: Fic) -> None:
         from msgraph.generated.models.federated_identity_credential import (
@@ -185,13 +174,13 @@ class FicsTask(Task):
             audiences=list(w.audiences),
             description=f"xtenant: trusts managed identity {w.name[len(PREFIX) :]}",
         )
-        try:
-            await self._fics(ctx).post(body)
-        except Exception as e:
-            if status_of(e) == 409:
-                return  # a previous attempt committed; the next observation sees it
-            self._denied(ctx, e)
-            raise
+        made = None  # 409: a previous attempt committed; the next observation sees it
+        with denied(self.address, self._hint(ctx), ok={409}):
+            made = await send_json(
+                ctx.clients.graph, self._fics(ctx).to_post_request_information(body)
+            )
+        if made:
+            self._settled(ctx, made=Fic.from_graph(made))
 
     async def _update(self, ctx: Context, cur: Fic, w: Fic) -> None:
         from msgraph.generated.models.federated_identity_credential import (
@@ -201,28 +190,13 @@ class FicsTask(Task):
         body = FederatedIdentityCredential(
             issuer=w.issuer, subject=w.subject, audiences=list(w.audiences)
         )
-        try:
+        with denied(self.address, self._hint(ctx)):  # 204, no body: the next look reads it
             await self._fics(ctx).by_federated_identity_credential_id(cur.id).patch(body)
-        except Exception as e:
-            self._denied(ctx, e)
-            raise
 
     async def _delete(self, ctx: Context, f: Fic) -> None:
-        try:
+        with denied(self.address, self._hint(ctx), ok={404}):
             await self._fics(ctx).by_federated_identity_credential_id(f.id).delete()
-        except Exception as e:
-            if status_of(e) == 404:
-                return
-            self._denied(ctx, e)
-            raise
-
-    def _denied(self, ctx: Context, e: Exception) -> None:
-        if status_of(e) == 403:
-            raise TaskError(
-                self.address,
-                "cannot change federated credentials: "
-                + graph_permission_hint(ctx.cfg.home.tenant_id),
-            ) from None
+        self._settled(ctx, gone=f)
 
     def verified(self, ctx: Context) -> str | None:
         names = ", ".join(f.name for f in desired_fics(ctx, self.app))

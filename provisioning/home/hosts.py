@@ -1,4 +1,5 @@
-"""Reading and writing the ``identity`` block of a compute host, per resource type.
+"""Writing the ``identity`` block of a host, per resource type (reading it is
+``state/hosts.py``, the same for every kind).
 
 VMs go through azure-mgmt-compute (a long-running PATCH, polled by the SDK's poller);
 Automation accounts through a plain ARM PATCH, which that provider answers synchronously.
@@ -7,41 +8,19 @@ The merge rule is the same for every kind and lives in ``merged_identity``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from provisioning.core import armid
 from provisioning.core.engine import Context
+from provisioning.state.hosts import (
+    HostIdentity,
+    api_version,
+    arm_json,
+    identity_type,
+    parse_identity,
+)
 
-AUTOMATION_API = "2023-11-01"
-
-
-@dataclass(frozen=True)
-class HostIdentity:
-    system: bool
-    users: tuple[str, ...]  # ARM ids as the host reports them
-
-    def has(self, rid: str) -> bool:
-        return rid.lower() in {u.lower() for u in self.users}
-
-    @property
-    def type(self) -> str:
-        return identity_type(self.system, bool(self.users))
-
-
-def identity_type(system: bool, users: bool) -> str:
-    if system and users:
-        return "SystemAssigned, UserAssigned"
-    return "SystemAssigned" if system else "UserAssigned" if users else "None"
-
-
-def parse_identity(block: dict[str, Any] | None) -> HostIdentity:
-    block = block or {}
-    kind = str(block.get("type") or "None").replace(" ", "").lower()
-    users = tuple(
-        (block.get("userAssignedIdentities") or block.get("user_assigned_identities") or {}).keys()
-    )
-    return HostIdentity(system="systemassigned" in kind, users=users)
+__all__ = ["HostIdentity", "merged_identity", "parse_identity", "write_host"]
 
 
 def merged_identity(cur: HostIdentity, add: set[str], remove: set[str]) -> dict[str, Any]:
@@ -59,95 +38,20 @@ def merged_identity(cur: HostIdentity, add: set[str], remove: set[str]) -> dict[
     return body
 
 
-class HostAdapter:
-    async def get(self, ctx: Context, rid: armid.ResourceId) -> HostIdentity:
-        raise NotImplementedError
-
-    async def set(self, ctx: Context, rid: armid.ResourceId, identity: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    async def list(self, ctx: Context, subscription_id: str) -> list[tuple[str, HostIdentity]]:
-        raise NotImplementedError
-
-
-class VirtualMachines(HostAdapter):
-    async def get(self, ctx: Context, rid: armid.ResourceId) -> HostIdentity:
-        vm = await ctx.clients.compute(rid.subscription_id or "").virtual_machines.get(
-            rid.resource_group, rid.name
-        )
-        return parse_identity(_as_dict(vm.identity))
-
-    async def set(self, ctx: Context, rid: armid.ResourceId, identity: dict[str, Any]) -> None:
+async def write_host(
+    ctx: Context, rid: armid.ResourceId, identity: dict[str, Any]
+) -> HostIdentity | None:
+    """PATCH the host's identity block; the block as the response has it (``None``: the
+    response does not say)."""
+    if rid.full_type.lower() == "microsoft.compute/virtualmachines":
         poller = await ctx.clients.compute(rid.subscription_id or "").virtual_machines.begin_update(
             rid.resource_group, rid.name, {"identity": identity}
         )
-        await poller.result()
-
-    async def list(self, ctx: Context, subscription_id: str) -> list[tuple[str, HostIdentity]]:
-        out = []
-        async for vm in ctx.clients.compute(subscription_id).virtual_machines.list_all():
-            out.append((vm.id, parse_identity(_as_dict(vm.identity))))
-        return out
-
-
-class GenericArm(HostAdapter):
-    """Any ARM resource with a standard ``identity`` block and a synchronous PATCH."""
-
-    def __init__(self, api_version: str) -> None:
-        self.api_version = api_version
-
-    async def _send(self, ctx: Context, method: str, url: str, body: Any = None) -> Any:
-        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-        from azure.core.rest import HttpRequest
-
-        req = HttpRequest(
-            method, f"{ctx.cloud.arm}{url}", params={"api-version": self.api_version}, json=body
-        )
-        resp = await ctx.clients.arm.send_request(req)
-        await resp.read()
-        if resp.status_code == 404:
-            raise ResourceNotFoundError(response=resp)
-        if resp.status_code >= 400:
-            raise HttpResponseError(response=resp)
-        return resp.json() if resp.content else None
-
-    async def get(self, ctx: Context, rid: armid.ResourceId) -> HostIdentity:
-        doc = await self._send(ctx, "GET", str(rid))
-        return parse_identity(doc.get("identity"))
-
-    async def set(self, ctx: Context, rid: armid.ResourceId, identity: dict[str, Any]) -> None:
-        await self._send(ctx, "PATCH", str(rid), {"identity": identity})
-
-    async def list(self, ctx: Context, subscription_id: str) -> list[tuple[str, HostIdentity]]:
-        raise NotImplementedError
-
-
-class AutomationAccounts(GenericArm):
-    def __init__(self) -> None:
-        super().__init__(AUTOMATION_API)
-
-    async def list(self, ctx: Context, subscription_id: str) -> list[tuple[str, HostIdentity]]:
-        url = f"/subscriptions/{subscription_id}/providers/Microsoft.Automation/automationAccounts"
-        out = []
-        while url:
-            doc = await self._send(ctx, "GET", url)
-            out += [(a["id"], parse_identity(a.get("identity"))) for a in doc.get("value", [])]
-            nxt = doc.get("nextLink")
-            url = nxt[len(ctx.cloud.arm) :] if nxt and nxt.startswith(ctx.cloud.arm) else ""
-        return out
-
-
-ADAPTERS: dict[str, HostAdapter] = {
-    "microsoft.compute/virtualmachines": VirtualMachines(),
-    "microsoft.automation/automationaccounts": AutomationAccounts(),
-}
-
-
-def adapter_for(rid: armid.ResourceId) -> HostAdapter:
-    try:
-        return ADAPTERS[rid.full_type.lower()]
-    except KeyError:
-        raise ValueError(f"no host adapter for {rid.full_type}") from None
+        vm = await poller.result()
+        block = getattr(vm, "identity", None)
+        return parse_identity(_as_dict(block)) if block is not None else None
+    doc = await arm_json(ctx.clients, "PATCH", str(rid), api_version(rid), {"identity": identity})
+    return parse_identity(doc["identity"]) if doc and "identity" in doc else None
 
 
 def _as_dict(model: Any) -> dict[str, Any] | None:

@@ -1,23 +1,19 @@
-"""The user-assigned managed identity (azure-mgmt-msi)."""
+"""The user-assigned managed identity (read as ARM JSON, written with azure-mgmt-msi)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from provisioning.core.engine import Context, Task
-from provisioning.core.errors import TaskError, code_of, is_not_found, status_of
+from provisioning.core.errors import TaskError, denied
 from provisioning.core.plan import Action, Change, FieldChange
+from provisioning.state.home import IdentityState, identity_address, identity_id, read_identity
 
 from ..config import Identity
 
 MANAGED_TAG = ("managed-by", "xtenant")
 
-
-def identity_id(subscription_id: str, ident: Identity) -> str:
-    return (
-        f"/subscriptions/{subscription_id}/resourceGroups/{ident.resource_group}"
-        f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{ident.name}"
-    )
+__all__ = ["IdentityTask", "identity_id"]
 
 
 class IdentityTask(Task):
@@ -26,46 +22,24 @@ class IdentityTask(Task):
 
     def __init__(self, ident: Identity) -> None:
         self.ident = ident
-        self.address = f"home.identity[{ident.name}]"
-        self.observed: Any = None
+        self.address = identity_address(ident.name)
+        self.observed: IdentityState | None = None
 
     def _tags(self) -> dict[str, str]:
         return {**self.ident.tags, MANAGED_TAG[0]: MANAGED_TAG[1]}
 
     async def observe(self, ctx: Context) -> None:
-        sub = ctx.cfg.home.subscription_id
-        try:
-            self.observed = await ctx.clients.msi(sub).user_assigned_identities.get(
-                self.ident.resource_group, self.ident.name
-            )
-        except Exception as e:
-            if is_not_found(e) and code_of(e) == "ResourceGroupNotFound":
-                raise TaskError(
-                    self.address,
-                    (
-                        f"resource group {self.ident.resource_group!r} does not exist in subscription "
-                        f"{sub}; create it (az group create -n {self.ident.resource_group} -l "
-                        f"{self.ident.location}) or fix home.identities[].resource_group"
-                    ),
-                ) from None
-            if is_not_found(e):
-                self.observed = None
-                return
-            if status_of(e) == 403:
-                raise TaskError(
-                    self.address,
-                    (
-                        f"no permission to read {identity_id(sub, self.ident)}: the admin needs "
-                        f"Managed Identity Contributor (or Reader to plan) on resource group "
-                        f"{self.ident.resource_group}"
-                    ),
-                ) from None
-            raise
-        ctx.facts.identities[self.ident.name] = {
-            "resource_id": self.observed.id,
-            "principal_id": self.observed.principal_id,
-            "client_id": self.observed.client_id,
-        }
+        self._record(
+            ctx, await read_identity(ctx.clients, ctx.cfg.home.subscription_id, self.ident)
+        )
+
+    def _record(self, ctx: Context, state: IdentityState | None) -> None:
+        self.observed = state
+        ctx.seen.record(ctx.seen.identities, self.ident.name, self.address, state)
+
+    def _settled(self, ctx: Context, state: IdentityState | None) -> None:
+        if state is not None:  # else the next look reads it
+            self._record(ctx, state)
 
     def changes(self, ctx: Context) -> list[Change]:
         tags = self._tags()
@@ -94,7 +68,7 @@ class IdentityTask(Task):
                     f"location: {cur.location}, or delete the identity yourself and run apply again."
                 ),
             )
-        have = dict(cur.tags or {})
+        have = dict(cur.tags)
         merged = {**have, **tags}
         if merged != have:
             return [
@@ -108,41 +82,48 @@ class IdentityTask(Task):
             ]
         return [Change(self.address, self.kind, Action.NOOP)]
 
+    def _fix(self, verb: str, ctx: Context) -> str:
+        return (
+            f"no permission to {verb} the identity: the admin needs Managed Identity "
+            f"Contributor on resource group {self.ident.resource_group} (subscription "
+            f"{ctx.cfg.home.subscription_id})"
+        )
+
     async def _create(self, ctx: Context) -> None:
         client = ctx.clients.msi(ctx.cfg.home.subscription_id)
-        try:
-            await client.user_assigned_identities.create_or_update(
+        with denied(self.address, self._fix("create", ctx)):
+            made = await client.user_assigned_identities.create_or_update(
                 self.ident.resource_group,
                 self.ident.name,
                 {"location": self.ident.location, "tags": self._tags()},
             )
-        except Exception as e:
-            self._raise_permission(e, "create", ctx)
-            raise
+        self._settled(ctx, _from_sdk(self.ident.name, made))
 
     async def _update_tags(self, ctx: Context, tags: dict[str, str]) -> None:
         client = ctx.clients.msi(ctx.cfg.home.subscription_id)
-        try:
-            await client.user_assigned_identities.update(
+        with denied(self.address, self._fix("update", ctx)):
+            made = await client.user_assigned_identities.update(
                 self.ident.resource_group, self.ident.name, {"tags": tags}
             )
-        except Exception as e:
-            self._raise_permission(e, "update", ctx)
-            raise
-
-    def _raise_permission(self, e: Exception, verb: str, ctx: Context) -> None:
-        if status_of(e) == 403:
-            raise TaskError(
-                self.address,
-                (
-                    f"no permission to {verb} the identity: the admin needs Managed Identity "
-                    f"Contributor on resource group {self.ident.resource_group} (subscription "
-                    f"{ctx.cfg.home.subscription_id})"
-                ),
-            ) from None
+        self._settled(ctx, _from_sdk(self.ident.name, made))
 
     def verified(self, ctx: Context) -> str | None:
-        f = ctx.facts.identities.get(self.ident.name)
-        if not f:
+        f = self.observed
+        if f is None:
             return None
-        return f"{self.address}: clientId {f['client_id']}, principalId {f['principal_id']}"
+        return f"{self.address}: clientId {f.client_id}, principalId {f.principal_id}"
+
+
+def _from_sdk(name: str, made: Any) -> IdentityState | None:
+    """The identity as the write's response has it (``None``: it does not say, and the
+    next look reads it)."""
+    if made is None or not getattr(made, "principal_id", None):
+        return None
+    return IdentityState(
+        name=name,
+        resource_id=str(made.id or ""),
+        client_id=str(made.client_id or ""),
+        principal_id=str(made.principal_id),
+        location=str(made.location or ""),
+        tags=dict(made.tags or {}),
+    )

@@ -47,11 +47,11 @@ def home_ids(
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """The app ids (by key) and identity ids (by name) the kits of ``customers`` (all when
     None) need, read from the home tenant. Reads only; raises ``HomeNotReady``."""
-    from provisioning.core.runner import home_facts
+    from provisioning.core.engine import home_state
 
-    facts, problems = home_facts(loaded, cloud)
+    state = home_state(loaded, cloud)
     wanted = {c.app for c in loaded.config.customers if customers is None or c.name in customers}
-    missing = sorted(k for k in wanted if k not in facts.apps)
-    if missing or problems:
-        raise HomeNotReady(problems, missing)
-    return {k: v["app_id"] for k, v in facts.apps.items()}, facts.identities
+    missing = sorted(k for k in wanted if k not in state.apps)
+    if missing or state.problems:
+        raise HomeNotReady(list(state.problems), missing)
+    return state.app_ids(), state.identity_ids()

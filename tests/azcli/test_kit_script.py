@@ -23,7 +23,7 @@ from provisioning.core.runner import (
     Options,
     customer_apply,
     customer_plan,
-    home_facts,
+    home_state,
 )
 from provisioning.kit.model import load_kit
 from provisioning.kit.render import render_all
@@ -83,14 +83,14 @@ def litware_kit(
     out = home.apply()
     assert out.ok, out.failures
     loaded = home.loaded()
-    facts, problems = home_facts(loaded, home.cloud)
-    assert not problems, problems
+    state = home_state(loaded, home.cloud)
+    assert not state.problems, state.problems
     render_all(
         loaded.config,
         home.cloud,
         tmp_path / "kits",
-        app_ids={k: v["app_id"] for k, v in facts.apps.items()},
-        identities=facts.identities,
+        app_ids=state.app_ids(),
+        identities=state.identity_ids(),
     )
     kit_dir = tmp_path / "kits" / "litware"
     assert (kit_dir / "assign-roles.sh").is_file()

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from e2e_world import Home, Raw
 
-from provisioning.core.runner import home_facts
+from provisioning.core.runner import home_state
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -78,16 +78,16 @@ def test_admin_consents_in_a_browser(
     out = home.apply()
     assert out.ok, out.failures
     loaded = home.loaded()
-    facts, problems = home_facts(loaded, home.cloud)
-    assert not problems
+    state = home_state(loaded, home.cloud)
+    assert not state.problems
     render_all(
         loaded.config,
         home.cloud,
         kits,
-        app_ids={k: v["app_id"] for k, v in facts.apps.items()},
-        identities=facts.identities,
+        app_ids=state.app_ids(),
+        identities=state.identity_ids(),
     )
-    app_id = facts.apps["logs"]["app_id"]
+    app_id = state.apps["logs"].app_id
     litware = Raw(fresh_sandbox.info, "litware")
     assert litware.graph("GET", f"servicePrincipals(appId='{app_id}')").status_code == 404
 

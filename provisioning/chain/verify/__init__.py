@@ -30,7 +30,7 @@ a home admin's credential can read), ``endpoint`` (which MI endpoint), ``apis``.
 from __future__ import annotations
 
 from .endpoint import endpoint_info
-from .home import HomeFacts, read_home_facts
+from .home import read_home_state
 from .probes import GRAPH_PROBES, graph_probe_path
 from .report import STEPS, Row, VerifyReport, render_table, scrub
 from .run import verify
@@ -40,14 +40,13 @@ from .steps import needed_resources
 __all__ = [
     "GRAPH_PROBES",
     "STEPS",
-    "HomeFacts",
     "Row",
     "VerifyOptions",
     "VerifyReport",
     "endpoint_info",
     "graph_probe_path",
     "needed_resources",
-    "read_home_facts",
+    "read_home_state",
     "render_table",
     "scrub",
     "verify",

@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import ssl
 
+from provisioning.core.armid import HOST_KINDS, IDENTITY_API
 from provisioning.core.clouds import Cloud
 
-IDENTITY_API = "2023-01-31"
-HOST_APIS = {
-    "microsoft.compute/virtualmachines": "2024-03-01",
-    "microsoft.automation/automationaccounts": "2023-11-01",
-    "microsoft.web/sites": "2023-12-01",
-    "microsoft.hybridcompute/machines": "2024-07-10",
-    "microsoft.compute/virtualmachinescalesets": "2024-03-01",
-}
+HOST_APIS = {t: k.api_version for t, k in HOST_KINDS.items()}
 ARM_READ_APIS = {
     "microsoft.resources/subscriptions": "2022-12-01",
     "microsoft.resources/subscriptions/resourcegroups": "2021-04-01",

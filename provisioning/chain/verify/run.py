@@ -1,4 +1,4 @@
-"""``verify()``: resolve the options, read the home facts, walk each customer's chain step
+"""``verify()``: resolve the options, read the home state, walk each customer's chain step
 by step (MI token → home exchange → exchange per resource → probes) and return the report."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from provisioning.config import App, Config, Customer, Loaded
 from provisioning.core.clouds import Cloud
 
 from ..diagnose import SECRET_VARIABLES, ErrorInfo, diagnose
-from .home import read_home_facts
+from .home import read_home_state
 from .probes import run_probes
 from .report import Row, VerifyReport
 from .session import Chain, Session, VerifyOptions, find_identity
@@ -70,22 +70,22 @@ def verify(
         on_step=on_step,
     )
     idents = [i for i in config.home.identities if any(i.name in a.trusts for a in apps)]
-    facts = read_home_facts(config, cloud, home_credential, apps, idents, options.app_ids)
+    home, notes = read_home_state(config, cloud, home_credential, apps, idents, options.app_ids)
     leaks = [n for n in SECRET_VARIABLES if options.environ.get(n)]
     if leaks:
-        facts.notes.append(
+        notes.append(
             f"{', '.join(leaks)} set on this host: a workload using DefaultAzureCredential "
             "authenticates with that (EnvironmentCredential comes first) instead of its managed "
             "identity; remove it from the workload's environment"
         )
-    session = Session(options, facts)
+    session = Session(options, home)
     ep = session.endpoint
     report = VerifyReport(
         cloud=cloud.name,
         home_tenant=config.home.tenant_id,
         host={"name": options.host, "endpoint_kind": ep["kind"], "endpoint": ep.get("endpoint")},
         probe=probe,
-        notes=list(facts.notes),
+        notes=list(notes),
     )
     try:
         for c in chosen:

@@ -1,6 +1,6 @@
 """What one verify run shares between its steps: the options it was asked with, the home
-facts, the MI tokens already taken, the credentials to close, the rows recorded so far,
-and the diagnosis ``Context`` of a hop built from all of that."""
+state (``HomeState``), the MI tokens already taken, the credentials to close, the rows
+recorded so far, and the diagnosis ``Context`` of a hop built from all of that."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 from provisioning.config import App, Config, Customer, Identity
 from provisioning.core import armid
 from provisioning.core.clouds import Cloud
+from provisioning.state import HomeState, IdentityState
 
 from ..diagnose import SECRET_VARIABLES, Context
 from .endpoint import endpoint_info
-from .home import HomeFacts
 from .report import Row, scrub
 
 
@@ -59,9 +59,9 @@ class MiResult:
 
 
 class Session:
-    def __init__(self, options: VerifyOptions, facts: HomeFacts) -> None:
+    def __init__(self, options: VerifyOptions, home: HomeState) -> None:
         self.options = options
-        self.facts = facts
+        self.home_state = home  # what the home admin's credential could read (maybe nothing)
         self.config = options.config
         self.cloud = options.cloud
         self.host = options.host
@@ -82,15 +82,39 @@ class Session:
         return row
 
     def app_id(self, app: App) -> str | None:
-        return (
-            self.options.app_ids.get(app.key) or self.facts.app_ids.get(app.key) or app.adopt_app_id
+        read = self.home_state.apps.get(app.key)
+        return self.options.app_ids.get(app.key) or (read and read.app_id) or app.adopt_app_id
+
+    def identity(self, name: str | None) -> IdentityState | None:
+        """The identity as ARM has it (``None``: not read)."""
+        return self.home_state.identities.get(name or "")
+
+    def fics(self, app: App) -> list[dict[str, Any]] | None:
+        """The app's federated credentials (``None``: not read)."""
+        found = self.home_state.fics.get(app.key)
+        return None if found is None else [{"name": f.name, **f.fields()} for f in found]
+
+    def app_in_home(self, app: App) -> bool | None:
+        if app.key in self.home_state.apps:
+            return True
+        return False if f"home.app[{app.key}]" in self.home_state.absent else None
+
+    def attached(self, ident: str | None) -> bool | None:
+        """Whether this host carries ``ident`` (``None``: not known)."""
+        cfg = find_identity(self.config, ident)
+        host = (
+            next((h for h in cfg.attach_ids if h.name.lower() == self.host.lower()), None)
+            if cfg
+            else None
         )
+        return self.home_state.attached(cfg.name, host) if cfg and host else None
 
     def context(self, chain: Chain, **kw: Any) -> Context:
         """Everything known about a hop of ``chain``; ``kw`` adds or overrides fields."""
         customer, app, ident = chain.customer, chain.app, chain.identity
         opts = self.options
-        ids = self.facts.identities.get(ident or "", {})
+        read = self.identity(ident)
+        ids = read.ids() if read else {}
         identity_cfg = find_identity(self.config, ident)
         base: dict[str, Any] = {
             "cloud": self.cloud,
@@ -101,23 +125,25 @@ class Session:
             "customer": customer.name,
             "app_key": app.key,
             "app_id": self.app_id(app),
-            "app_name": self.facts.app_names.get(app.key, app.display_name),
+            "app_name": self._app_name(app),
             "redirect_uri": app.redirect_uris[0] if app.redirect_uris else None,
             "graph_permissions": bool(app.graph_app_roles),
             "home_sp_declared": app.service_principal,
-            "app_in_home": self.facts.app_in_home.get(app.key),
+            "app_in_home": self.app_in_home(app),
             "identity": ident,
             "identity_client_id": ids.get("client_id")
             or opts.identities.get(ident or "")
             or opts.identity,
             "identity_principal_id": ids.get("principal_id"),
             "identity_resource_id": ids.get("resource_id") or identity_rid(self.config, ident),
-            "other_identities": {k: v for k, v in self.facts.identities.items() if k != ident},
+            "other_identities": {
+                k: v.ids() for k, v in self.home_state.identities.items() if k != ident
+            },
             "host": self.host,
             "endpoint_kind": self.endpoint["kind"],
             "declared_hosts": [h.name for h in identity_cfg.attach_ids] if identity_cfg else [],
-            "attached": self.facts.attached.get((ident or "", self.host.lower())),
-            "fics": self.facts.fics.get(app.key),
+            "attached": self.attached(ident),
+            "fics": self.fics(app),
             "expected_issuer": self.cloud.fic_issuer(self.home),
             "expected_audience": self.cloud.exchange_audience,
             "roles": [(role_name(g), g.scope) for g in customer.roles],
@@ -126,6 +152,10 @@ class Session:
         }
         base.update(kw)
         return Context(**base)
+
+    def _app_name(self, app: App) -> str:
+        read = self.home_state.apps.get(app.key)
+        return (read.display_name if read else "") or app.display_name
 
     def close(self) -> None:
         """Close every credential the run opened (their HTTP pools), quietly."""
@@ -159,9 +189,8 @@ def identity_rid(config: Config, name: str | None) -> str | None:
     ident = find_identity(config, name)
     if ident is None:
         return None
-    return (
-        f"/subscriptions/{config.home.subscription_id}/resourceGroups/{ident.resource_group}"
-        f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{ident.name}"
+    return armid.user_assigned_identity_id(
+        config.home.subscription_id, ident.resource_group, ident.name
     )
 
 

@@ -48,7 +48,7 @@ def _selector(session: Session, name: str) -> str | None:
     return (
         session.options.identities.get(name)
         or session.options.identity
-        or session.facts.identities.get(name, {}).get("client_id")
+        or (read.client_id if (read := session.identity(name)) else None)
         or None
     )
 
@@ -155,12 +155,12 @@ def mi_token(session: Session, customer: Customer, app: App) -> tuple[MiResult |
 
 
 def _who(session: Session, res: MiResult, fallback: str) -> str:
-    """Name the identity the token was issued to: from ARM facts when known, else from
+    """Name the identity the token was issued to: from the identities ARM reported when known, else from
     ``xms_mirid`` (a system-assigned identity's is the host's own resource id)."""
     claims = res.claims or {}
     oid = claims.get("oid")
-    for name, ids in session.facts.identities.items():
-        if oid and ids.get("principal_id") == oid:
+    for name, ident in session.home_state.identities.items():
+        if oid and ident.principal_id == oid:
             return name
     mirid = str(claims.get("xms_mirid") or "")
     if "/userassignedidentities/" in mirid.lower():
@@ -180,8 +180,8 @@ def _check(
     exch = session.cloud.exchange_audience
     checks["iss"] = "ok" if c.get("iss") == issuer else f"is not {issuer}"
     checks["aud"] = "ok" if audience_matches(exch, c.get("aud"), exch) else f"is not {exch}"
-    ids = session.facts.identities.get(name or "", {})
-    pid = ids.get("principal_id")
+    read = session.identity(name)
+    pid = read.principal_id if read else None
     if pid:
         checks["sub"] = "ok" if c.get("sub") == pid else f"is not {name}'s principal id {pid}"
     else:
@@ -191,7 +191,7 @@ def _check(
             else "differs from oid"
         )
     ctx = session.context(chain, step="mi_token", assertion=c)
-    fics = session.facts.fics.get(app.key)
+    fics = session.fics(app)
     mirid = str(c.get("xms_mirid") or "")
     user_assigned = "/userassignedidentities/" in mirid.lower()
     trusted = {t.lower() for t in app.trusts}
@@ -298,7 +298,7 @@ def _claims_of(session: Session, ident: str | None) -> dict[str, Any] | None:
     for res in session.mi.values():
         if res.claims and (
             ident is None
-            or session.facts.identities.get(ident, {}).get("principal_id")
+            or (read.principal_id if (read := session.identity(ident)) else None)
             in (None, res.claims.get("oid"))
         ):
             return res.claims
