@@ -67,7 +67,7 @@ def test_assignment_namespace_never_changes() -> None:
 
 def test_litware_kit(demo_config, public) -> None:  # type: ignore[no-untyped-def]
     kit = _kit(demo_config, public, "litware")
-    assert kit.schema_version == KIT_SCHEMA_VERSION == 2
+    assert kit.schema_version == KIT_SCHEMA_VERSION == 3
     assert kit.home.tenant_id == "8f3c2a10-4d5e-4f60-9a7b-0c0270500001"
     assert kit.home.app.app_id == APP_IDS["logs"]
     assert kit.home.app.redirect_uri == "https://contoso.example/onboarded"
@@ -228,7 +228,7 @@ _DELETE = object()
         ("customer.tenant", "not a tenant!", "customer.tenant", "not a tenant"),
         ("graph_app_roles", "Sites.Read.All", "graph_app_roles", "expected a list"),
         ("consent_url", "http://evil.example/", "consent_url", "https"),
-        ("schema_version", 3, "schema_version", "upgrade xtenant"),
+        ("schema_version", 4, "schema_version", "upgrade xtenant"),
         ("schema_version", _DELETE, "schema_version", "missing"),
         (
             "roles[0].scope",
