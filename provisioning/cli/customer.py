@@ -95,6 +95,8 @@ def _customer_flow(
             outcome.plan.notes.append(note)
         return outcome
 
+    if note and remove and output is not Fmt.json:  # Exchange's part goes first: say it first
+        printer.line(f"note: {note}")
     apply_flow(
         printer,
         lambda: noted(run_plan(spec, cloud, opts, remove=remove)),
@@ -103,7 +105,7 @@ def _customer_flow(
         output=output,
         yes_privileged=yes_privileged,
     )
-    if note and output is not Fmt.json:  # the step that remains is the admin's: say so last
+    if note and not remove and output is not Fmt.json:  # the admin's step remains: say so last
         printer.line(f"note: {note}")
 
 

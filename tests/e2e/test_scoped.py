@@ -1,0 +1,187 @@
+"""Scoped grants end to end on the sandbox, real SDKs: a SharePoint site permission
+(Sites.Selected) and a Microsoft Entra directory role, from the configuration through the
+kit and ``customer apply`` to the runbook host that reads the granted site, and back out
+with ``customer remove``. Exchange Online application roles are PowerShell only: the kit's
+commands are tested in ``tests/kit``; here, that ``customer plan|apply`` say so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from test_customer import Onboarding, _sps
+from test_trust import World
+
+from provisioning.chain import CrossTenantCredential
+from provisioning.core.plan import Action
+
+pytestmark = pytest.mark.e2e
+
+SITE = "https://fabrikam.sharepoint.com/sites/Marketing"
+SITE_PATH = "sites/fabrikam.sharepoint.com:/sites/Marketing"
+DIRECTORY_READERS = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
+ADDR_SITE = "customer[fabrikam].site[Marketing]"
+ADDR_ROLE = "customer[fabrikam].directory_role[Directory Readers @ tenant]"
+EXCHANGE = """    exchange_roles:
+      - role: Application Mail.Read
+        recipient_filter: "CustomAttribute1 -eq 'reports'"
+        why: read the reports mailbox
+"""
+
+
+@pytest.fixture()
+def onboarding(fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Onboarding:
+    return Onboarding(fresh_sandbox, tmp_path, monkeypatch)
+
+
+def _site_grants(raw: Any, app_id: str) -> list[dict[str, Any]]:
+    site = raw.graph("GET", SITE_PATH).json()["id"]
+    perms = raw.graph("GET", f"sites/{site}/permissions").json()["value"]
+    return [
+        p
+        for p in perms
+        if any(i["application"]["id"] == app_id for i in p.get("grantedToIdentitiesV2") or [])
+    ]
+
+
+def _directory_roles(raw: Any, sp: str) -> list[dict[str, Any]]:
+    r = raw.graph(
+        "GET",
+        "roleManagement/directory/roleAssignments",
+        params={"$filter": f"principalId eq '{sp}'"},
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["value"]
+
+
+def test_plan_apply_read_the_site_noop_remove(
+    onboarding: Onboarding, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = onboarding.spec("fabrikam")
+    assert [p.site for p in spec.site_permissions] == [SITE]
+    raw = onboarding.as_admin("fabrikam")
+
+    mark = onboarding.sb.mark()
+    planned = onboarding.plan(spec)
+    assert planned.ok, planned.failures
+    assert onboarding.sb.writes(mark) == []
+    pending = {c.address: c for c in planned.plan.pending}
+    assert pending[ADDR_SITE].action is Action.CREATE
+    assert {f.field: f.after for f in pending[ADDR_SITE].fields}["role"] == "read"
+    assert pending[ADDR_ROLE].action is Action.CREATE
+    assert pending[ADDR_ROLE].privileged is None  # Directory Readers is not privileged
+
+    out = onboarding.apply(spec)
+    assert out.ok, out.failures
+    sp = _sps(raw, spec.app_id)[0]["id"]
+    grants = _site_grants(raw, spec.app_id)
+    assert [g["roles"] for g in grants] == [["read"]]
+    assigned = _directory_roles(raw, sp)
+    assert [(a["roleDefinitionId"], a["directoryScopeId"]) for a in assigned] == [
+        (DIRECTORY_READERS, "/")
+    ]
+
+    mark = onboarding.sb.mark()
+    again = onboarding.apply(spec)
+    assert again.ok and again.applied == []
+    assert onboarding.sb.writes(mark) == []
+
+    # the runbook host, secret-less: reads the granted site, is refused another
+    for k in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in onboarding.sb.env(host="aa-runbooks").items():
+        monkeypatch.setenv(k, v)
+    cloud = onboarding.home.cloud
+    cred = CrossTenantCredential(
+        spec.app_id,
+        spec.customer.tenant,
+        cloud=cloud,
+        managed_identity=onboarding.identities["umi-runbooks"]["client_id"],
+    )
+    token = cred.get_token(cloud.graph_scope).token
+    with httpx.Client(verify=cloud.ca_bundle, headers={"Authorization": f"Bearer {token}"}) as h:
+        assert h.get(f"{cloud.graph_v1}/{SITE_PATH}").status_code == 200
+        finance = h.get(f"{cloud.graph_v1}/sites/fabrikam.sharepoint.com:/sites/Finance")
+        assert finance.status_code == 403 and finance.json()["error"]["code"] == "accessDenied"
+        assert h.get(f"{cloud.graph_v1}/organization").status_code == 200  # Directory Readers
+    for k, v in onboarding.sb.env(admin="fabrikam").items():
+        monkeypatch.setenv(k, v)
+
+    mark = onboarding.sb.mark()
+    gone = onboarding.apply(spec, remove=True)
+    assert gone.ok, gone.failures
+    assert _site_grants(raw, spec.app_id) == []
+    assert _directory_roles(raw, sp) == []
+    assert _sps(raw, spec.app_id) == []
+    deletes = [w["path"] for w in onboarding.sb.writes(mark) if w["method"] == "DELETE"]
+    sp_delete = next(i for i, p in enumerate(deletes) if p.endswith(f"servicePrincipals/{sp}"))
+    assert sp_delete == len(deletes) - 1, deletes  # the grants go before the principal
+
+
+def test_lost_responses_converge_without_duplicates(onboarding: Onboarding) -> None:
+    spec = onboarding.spec("fabrikam")
+    raw = onboarding.as_admin("fabrikam")
+    onboarding.sb.settings(replication_delay_s=2)
+    onboarding.sb.fault("lose_response", method="PUT|PATCH|POST", service="graph", per_path=True)
+    out = onboarding.apply(spec)
+    assert out.ok, out.failures
+    lost = [e for e in onboarding.sb.requests() if e["fault"] == "lose_response"]
+    assert any("permissions" in e["path"] for e in lost)
+    assert any("roleAssignments" in e["path"] for e in lost)
+    onboarding.sb.clear_faults()
+    sp = _sps(raw, spec.app_id)[0]["id"]
+    assert len(_site_grants(raw, spec.app_id)) == 1
+    assert len(_directory_roles(raw, sp)) == 1
+    assert not onboarding.plan(spec).plan.has_changes
+
+
+def test_a_site_permission_with_another_role_is_set_to_the_kits(onboarding: Onboarding) -> None:
+    spec = onboarding.spec("fabrikam")
+    raw = onboarding.as_admin("fabrikam")
+    assert onboarding.apply(spec).ok
+    site = raw.graph("GET", SITE_PATH).json()["id"]
+    (grant,) = _site_grants(raw, spec.app_id)
+    r = raw.graph("PATCH", f"sites/{site}/permissions/{grant['id']}", json={"roles": ["write"]})
+    assert r.status_code == 200, r.text
+    planned = onboarding.plan(spec)
+    (change,) = planned.plan.pending
+    assert change.address == ADDR_SITE and change.action is Action.UPDATE
+    assert {f.field: (f.before, f.after) for f in change.fields}["role"] == ("write", "read")
+    assert onboarding.apply(spec).ok
+    assert [g["roles"] for g in _site_grants(raw, spec.app_id)] == [["read"]]
+
+
+def test_the_cli_plans_every_scoped_grant_and_leaves_exchange_to_the_admin(
+    fresh_sandbox: Any, tmp_path: Path
+) -> None:
+    from e2e_world import REPO
+
+    text = (REPO / "examples" / "sandbox.yaml").read_text()
+    anchor = "        why: the report names the site's owners\n"
+    assert anchor in text
+    world = World(fresh_sandbox, tmp_path, config_text=text.replace(anchor, anchor + EXCHANGE))
+    kit = str(world.kits / "fabrikam" / "kit.json")
+    mark = fresh_sandbox.mark()
+    plan = world.cli("fabrikam", "customer", "plan", "--kit", kit)
+    assert plan.returncode == 0, plan.stderr
+    assert fresh_sandbox.writes(mark) == []
+    assert f"+ {ADDR_SITE}" in plan.stdout and f"+ {ADDR_ROLE}" in plan.stdout
+    assert "site = https://fabrikam.sharepoint.com/sites/Marketing" in plan.stdout
+    assert "Application Mail.Read" in plan.stdout and "exchange-rbac.ps1" in plan.stdout
+
+    applied = world.cli("fabrikam", "customer", "apply", "--kit", kit, "--yes")
+    assert applied.returncode == 0, applied.stderr
+    assert "not done by xtenant" in applied.stdout
+    assert applied.stdout.rstrip().splitlines()[-1].startswith("note: not done by xtenant")
+
+    removed = world.cli("fabrikam", "customer", "remove", "--kit", kit, "--yes")
+    assert removed.returncode == 0, removed.stderr
+    assert "exchange-rbac.ps1 -Remove" in removed.stdout
+    raw_env = world.env("fabrikam")
+    assert raw_env  # the admin's environment was used; nothing of the app is left:
+    from e2e_world import Raw
+
+    raw = Raw(fresh_sandbox.info, "fabrikam")
+    assert _sps(raw, world.kit("fabrikam")["home"]["app"]["app_id"]) == []
