@@ -264,6 +264,10 @@ class Kit(_KitModel):
         description="what the admin-consent screen lists: every Graph permission the app "
         "registration requests (a superset of graph_app_roles)"
     )
+    consent_url: HttpsUrl = Field(description="the tenant-specific admin-consent link")
+    assignment_names: tuple[Guid, ...] = Field(
+        description="roles[*].assignment_name, in the same order"
+    )
     site_permissions: tuple[KitSitePermission, ...] = Field(
         default=(), description="SharePoint sites granted to the app (needs Sites.Selected)"
     )
@@ -273,10 +277,6 @@ class Kit(_KitModel):
     exchange_roles: tuple[KitExchangeRole, ...] = Field(
         default=(),
         description="Exchange Online application roles (granted by the customer with PowerShell)",
-    )
-    consent_url: HttpsUrl = Field(description="the tenant-specific admin-consent link")
-    assignment_names: tuple[Guid, ...] = Field(
-        description="roles[*].assignment_name, in the same order"
     )
 
     _workload: Workload | None = PrivateAttr(default=None)

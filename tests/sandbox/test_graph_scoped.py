@@ -103,8 +103,9 @@ def test_built_in_role_definitions_carry_microsofts_template_ids(sandbox_env: An
     readers = by_name["Directory Readers"]
     assert readers["id"] == readers["templateId"] == DIRECTORY_READERS
     assert readers["isBuiltIn"] is True
-    assert "microsoft.directory/users/standard/read" in (
-        readers["rolePermissions"][0]["allowedResourceActions"]
+    assert (
+        "microsoft.directory/users/standard/read"
+        in (readers["rolePermissions"][0]["allowedResourceActions"])
     )
     user_admin = admin.ok(
         admin.get(
@@ -153,7 +154,9 @@ def test_role_assignments_as_graph_answers_them(sandbox_env: Any) -> None:
     assert in_au["directoryScopeId"] == "/administrativeUnits/5d107bba-d8e2-4e13-b6ae-884be90e5d1a"
     assert in_au["id"] != made["id"]
     assert_error(
-        admin.post(path, {**body, "directoryScopeId": "/subscriptions/x"}), 400, "Request_BadRequest"
+        admin.post(path, {**body, "directoryScopeId": "/subscriptions/x"}),
+        400,
+        "Request_BadRequest",
     )
     unknown = {**body, "principalId": "00000000-0000-0000-0000-0000000000aa"}
     assert_error(admin.post(path, unknown), 404, "Request_ResourceNotFound")
