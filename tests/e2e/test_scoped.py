@@ -185,3 +185,62 @@ def test_the_cli_plans_every_scoped_grant_and_leaves_exchange_to_the_admin(
 
     raw = Raw(fresh_sandbox.info, "fabrikam")
     assert _sps(raw, world.kit("fabrikam")["home"]["app"]["app_id"]) == []
+
+
+def test_verify_probe_reads_the_granted_site_and_names_a_missing_grant(
+    onboarding: Onboarding, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provisioning.chain.verify import render_table, verify
+    from provisioning.config import ExchangeRoleGrant
+
+    spec = onboarding.spec("fabrikam")
+    raw = onboarding.as_admin("fabrikam")
+    assert onboarding.apply(spec).ok
+    config = onboarding.home.loaded().config
+    fabrikam = config.customer("fabrikam")
+    exo = ExchangeRoleGrant(role="Application Mail.Read", recipient_filter="Department -eq 'x'")
+    fabrikam.exchange_roles.append(exo)  # asked of the customer's Exchange admin, not probed
+
+    for k in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in onboarding.sb.env(host="aa-runbooks").items():
+        monkeypatch.setenv(k, v)
+
+    def run() -> Any:
+        return verify(
+            config,
+            onboarding.home.cloud,
+            customers=["fabrikam"],
+            probe=True,
+            host="aa-runbooks",
+            app_ids=onboarding.app_ids,
+            identities={n: v["client_id"] for n, v in onboarding.identities.items()},
+        )
+
+    report = run()
+    assert report.ok, render_table(report)
+    site = report.rows_for("fabrikam", "probe:site")
+    assert [(r.status, r.target) for r in site] == [("ok", SITE)]
+    assert f"GET /{SITE_PATH} -> 200" in site[0].detail
+    [role] = report.rows_for("fabrikam", "probe:directory_role")
+    assert role.status == "ok" and "GET /organization -> 200" in role.detail
+    [exchange] = report.rows_for("fabrikam", "probe:exchange")
+    assert exchange.status == "skipped" and "Test-ServicePrincipalAuthorization" in exchange.detail
+    assert "probe:site" in render_table(report)
+
+    # behind xtenant's back: the site's permission goes, the role assignment goes
+    site_id = raw.graph("GET", SITE_PATH).json()["id"]
+    (grant,) = _site_grants(raw, spec.app_id)
+    assert raw.graph("DELETE", f"sites/{site_id}/permissions/{grant['id']}").status_code == 204
+    sp = _sps(raw, spec.app_id)[0]["id"]
+    (assignment,) = _directory_roles(raw, sp)
+    r = raw.graph("DELETE", f"roleManagement/directory/roleAssignments/{assignment['id']}")
+    assert r.status_code == 204
+    broken = run()
+    assert not broken.ok
+    [site_row] = broken.rows_for("fabrikam", "probe:site")
+    assert site_row.status == "failed" and site_row.diagnosis is not None
+    assert site_row.diagnosis.code == "SITE_NOT_GRANTED"
+    assert "customer apply --kit kits/fabrikam/kit.json" in site_row.diagnosis.fix
+    [role_row] = broken.rows_for("fabrikam", "probe:directory_role")
+    assert role_row.diagnosis is not None and role_row.diagnosis.code == "DIRECTORY_ROLE_MISSING"
