@@ -244,3 +244,74 @@ def test_verify_probe_reads_the_granted_site_and_names_a_missing_grant(
     assert "customer apply --kit kits/fabrikam/kit.json" in site_row.diagnosis.fix
     [role_row] = broken.rows_for("fabrikam", "probe:directory_role")
     assert role_row.diagnosis is not None and role_row.diagnosis.code == "DIRECTORY_ROLE_MISSING"
+
+
+def test_reconcile_plan_only_shows_every_scoped_grant_of_a_managed_customer(
+    fresh_sandbox: Any, tmp_path: Path
+) -> None:
+    """A managed customer's scoped grants are planned from the kit built in memory (never a
+    kit file): --plan-only lists them and writes nothing; the merge grants them."""
+    import json
+    import os
+
+    from e2e_world import REPO, pipeline_identity
+    from test_trust import CREDENTIAL_VARS, run
+
+    sb = fresh_sandbox
+    sb.add_tenants(["m1"], kind="m365")
+    pipeline = pipeline_identity(
+        sb, ["m1"], ("Sites.FullControl.All", "RoleManagement.ReadWrite.Directory")
+    )
+    t = sb.info["tenants"]["m1"]
+    host = f"{t['domain'].split('.')[0]}.sharepoint.com"
+    home = (REPO / "examples" / "sandbox.yaml").read_text().split("\ncustomers")[0] + "\n"
+    entry = f"""customers:
+  - name: m1
+    tenant: {t["domain"]}
+    app: m365
+    customer_side: managed
+    graph_app_roles: [Sites.Selected]
+    site_permissions:
+      - site: https://{host}/sites/Marketing
+"""
+    config = tmp_path / "xtenant.yaml"
+    config.write_text(home + entry)
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
+    env.update(sb.env())
+    env.update(
+        AZURE_TENANT_ID=sb.info["tenants"]["contoso"]["tenant_id"],
+        AZURE_CLIENT_ID=pipeline["client_id"],
+        AZURE_CLIENT_SECRET=pipeline["client_secret"],
+    )
+    kits = str(tmp_path / "kits")
+    first = run(
+        ["reconcile", "-c", str(config), "--kits", kits, "--yes", "-o", "json"], env, tmp_path
+    )
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert json.loads(first.stdout)["customers"][0]["next"] == "healthy"
+
+    # the pull request: a directory role and a second site
+    config.write_text(
+        home
+        + entry
+        + f"      - site: https://{host}/sites/Finance\n        role: write\n"
+        + "    directory_roles:\n      - role: Directory Readers\n"
+    )
+    mark = sb.mark()
+    plan = run(
+        ["reconcile", "-c", str(config), "--kits", kits, "--plan-only", "-o", "json"], env, tmp_path
+    )
+    assert plan.returncode == 0, plan.stderr
+    assert sb.writes(mark) == []
+    [row] = json.loads(plan.stdout)["customers"]
+    created = sorted(c["address"] for c in row["changes"] if c["action"] == "create")
+    assert created == [
+        "customer[m1].directory_role[Directory Readers @ tenant]",
+        "customer[m1].site[Finance]",
+    ]
+    merged = run(
+        ["reconcile", "-c", str(config), "--kits", kits, "--yes", "-o", "json"], env, tmp_path
+    )
+    assert merged.returncode == 0, merged.stderr
+    applied = json.loads(merged.stdout)["customers"][0]["applied"]
+    assert sorted(c["address"] for c in applied) == created

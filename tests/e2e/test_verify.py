@@ -45,7 +45,9 @@ def tenant_wide_sites(text: str) -> str:
     """The demo configuration with Fabrikam on the tenant-wide Sites.Read.All instead of
     Sites.Selected and a site grant: the scenarios here are about one Graph permission (the
     scoped grants' probes are exercised in test_scoped.py)."""
-    out = re.sub(r"graph_app_roles: \[Sites\.Selected\][^\n]*", "graph_app_roles: [Sites.Read.All]", text)
+    out = re.sub(
+        r"graph_app_roles: \[Sites\.Selected\][^\n]*", "graph_app_roles: [Sites.Read.All]", text
+    )
     out = re.sub(r"\n    site_permissions:.*?(?=\n  - name: |\Z)", "", out, flags=re.S)
     assert "site_permissions" not in out and "Sites.Selected" not in out
     return out
