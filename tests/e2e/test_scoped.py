@@ -315,3 +315,47 @@ def test_reconcile_plan_only_shows_every_scoped_grant_of_a_managed_customer(
     assert merged.returncode == 0, merged.stderr
     applied = json.loads(merged.stdout)["customers"][0]["applied"]
     assert sorted(c["address"] for c in applied) == created
+
+
+def test_a_privileged_directory_role_is_marked_and_asked_for_again(
+    onboarding: Onboarding, tmp_path: Path
+) -> None:
+    import os
+
+    from test_trust import CREDENTIAL_VARS, run
+
+    from provisioning.config import Config
+    from provisioning.kit.model import build_kit
+
+    data = onboarding.home.loaded().config.model_dump()
+    data["customers"][1]["directory_roles"] = [
+        {"role": "User Administrator", "allow_privileged": "creates the report readers' accounts"}
+    ]
+    config = Config.model_validate(data)
+    kit = build_kit(
+        config,
+        onboarding.home.cloud,
+        "fabrikam",
+        app_id=onboarding.app_ids["m365"],
+        home_identities={},
+    )
+    onboarding.as_admin("fabrikam")
+    [role] = [c for c in onboarding.plan(kit).plan.pending if "directory_role" in c.address]
+    assert role.privileged == (
+        "PRIVILEGED: User Administrator is a privileged Microsoft Entra role, over the whole "
+        "tenant; the provider's reason: creates the report readers' accounts"
+    )
+
+    path = tmp_path / "kit.json"
+    path.write_text(kit.dumps(), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARS}
+    env.update(onboarding.sb.env(admin="fabrikam"))
+    mark = onboarding.sb.mark()
+    refused = run(["customer", "apply", "--kit", str(path), "--yes"], env, tmp_path)
+    assert refused.returncode == 1, refused.stdout
+    assert "--yes-privileged" in refused.stderr and "User Administrator" in refused.stderr
+    assert onboarding.sb.writes(mark) == []
+    granted = run(
+        ["customer", "apply", "--kit", str(path), "--yes", "--yes-privileged"], env, tmp_path
+    )
+    assert granted.returncode == 0, granted.stderr
