@@ -38,6 +38,8 @@ class SitePermissionTask(Task):
         self.found: list[tuple[str, list[str]]] = []  # (permission id, roles) naming our app
 
     def _site(self, ctx: Context) -> Any:
+        """The site by its address: the path form (``{host}:/{path}``) holds ``/`` and ``:``,
+        which the SDK's ``{site-id}`` parameter would escape, so the URL is given whole."""
         graph = ctx.clients.graph
         url = f"{graph.request_adapter.base_url}/{self.ref.graph_path}"
         return graph.sites.by_site_id("-").with_url(url)

@@ -41,7 +41,7 @@ from provisioning.config import (
     validation_issues,
 )
 from provisioning.core import armid, bounded, sites
-from provisioning.core.catalog import entra_roles, exchange_roles
+from provisioning.core.catalog import SITE_ROLES, entra_roles, exchange_roles
 from provisioning.core.catalog import graph as graph_catalog
 from provisioning.core.catalog import roles as role_catalog
 from provisioning.core.clouds import Cloud
@@ -444,11 +444,10 @@ def _build(
 def _site_permissions(customer: Customer) -> tuple[KitSitePermission, ...]:
     """Once per site (the strongest role asked wins), sorted by site."""
     chosen: dict[tuple[str, ...], KitSitePermission] = {}
-    strength = {"read": 0, "write": 1, "manage": 2, "fullcontrol": 3}
     for g in customer.site_permissions:
         key = g.site_ref.key
         have = chosen.get(key)
-        if have is not None and strength[have.role] >= strength[g.role]:
+        if have is not None and SITE_ROLES.index(have.role) >= SITE_ROLES.index(g.role):
             continue
         chosen[key] = KitSitePermission(
             site=g.site,

@@ -205,7 +205,6 @@ graph = GraphCatalog()
 
 from provisioning.core.catalog.m365 import (  # noqa: E402  (its loaders need nothing above)
     SITE_ROLES,
-    SITE_WRITE_ROLES,
     EntraRole,
     ExchangeRole,
     entra_roles,
@@ -217,7 +216,6 @@ __all__ = [
     "PRIVILEGED_ROLE_NAMES",
     "ROLE_DEFINITION_TYPE",
     "SITE_ROLES",
-    "SITE_WRITE_ROLES",
     "EntraRole",
     "ExchangeRole",
     "GraphAppRole",

@@ -23,9 +23,6 @@ SITE_ROLES: tuple[str, ...] = ("read", "write", "manage", "fullcontrol")
 ``permission.roles``; Microsoft's "Selected permissions" overview documents read, write,
 owner and fullcontrol, and SharePoint's Sites.Selected tooling grants manage too)."""
 
-SITE_WRITE_ROLES = frozenset({"write", "manage", "fullcontrol", "owner"})
-"""Site roles that let an application change the site's content."""
-
 
 def _load(filename: str) -> list[dict[str, Any]]:
     text = resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
