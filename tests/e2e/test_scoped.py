@@ -359,3 +359,83 @@ def test_a_privileged_directory_role_is_marked_and_asked_for_again(
         ["customer", "apply", "--kit", str(path), "--yes", "--yes-privileged"], env, tmp_path
     )
     assert granted.returncode == 0, granted.stderr
+
+
+def test_done_means_on_the_sandbox(
+    fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15's "done": from a config with a site permission and a directory role, through
+    the CLI: kit rendered → customer apply → the runbook host reads the granted site through
+    CrossTenantCredential and is refused another → verify --probe green → customer remove
+    leaves nothing."""
+    import json
+
+    from e2e_world import Raw
+
+    sb = fresh_sandbox
+    world = World(sb, tmp_path)  # xtenant apply, then xtenant kit, as contoso's admin
+    kit = world.kit("fabrikam")
+    assert [p["site"] for p in kit["site_permissions"]] == [SITE]
+    assert [d["role"] for d in kit["directory_roles"]] == ["Directory Readers"]
+    kit_path = str(world.kits / "fabrikam" / "kit.json")
+    applied = world.cli("fabrikam", "customer", "apply", "--kit", kit_path, "--yes")
+    assert applied.returncode == 0, applied.stderr
+
+    raw = Raw(sb.info, "fabrikam")
+    app_id = kit["home"]["app"]["app_id"]
+    sp = _sps(raw, app_id)[0]["id"]
+    uami = Raw(sb.info, "contoso").arm(
+        "GET",
+        "/subscriptions/8f3c2a10-4d5e-4f60-9a7b-0c0270500a01/resourceGroups/rg-identity/"
+        "providers/Microsoft.ManagedIdentity/userAssignedIdentities/umi-runbooks",
+        "2023-01-31",
+    )
+    for k in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in sb.env(host="aa-runbooks").items():
+        monkeypatch.setenv(k, v)
+    from provisioning.core import clouds
+
+    cloud = clouds.load_cloud_file(sb.info["cloud_file"])
+    cred = CrossTenantCredential(
+        app_id,
+        kit["customer"]["tenant"],
+        cloud=cloud,
+        managed_identity=uami.json()["properties"]["clientId"],
+    )
+    token = cred.get_token(cloud.graph_scope).token
+    with httpx.Client(verify=cloud.ca_bundle, headers={"Authorization": f"Bearer {token}"}) as h:
+        assert h.get(f"{cloud.graph_v1}/{SITE_PATH}").status_code == 200
+        other = h.get(f"{cloud.graph_v1}/sites/fabrikam.sharepoint.com:/sites/Projects")
+        assert other.status_code == 403
+
+    state = str(Path(sb.info["cloud_file"]).parent)
+    verified = world.cli(
+        None,
+        "verify",
+        "-c",
+        str(world.config),
+        "--customer",
+        "fabrikam",
+        "--probe",
+        "--as",
+        "aa-runbooks",
+        "--identity",
+        uami.json()["properties"]["clientId"],  # the host also has a system-assigned identity
+        "--state",
+        state,
+        "--kits",
+        str(world.kits),
+        "-o",
+        "json",
+    )
+    assert verified.returncode == 0, verified.stdout[-3000:]
+    [customer] = json.loads(verified.stdout)["customers"]
+    steps = {s["step"]: s["status"] for s in customer["steps"]}
+    assert steps["probe:site"] == steps["probe:directory_role"] == "ok"
+
+    removed = world.cli("fabrikam", "customer", "remove", "--kit", kit_path, "--yes")
+    assert removed.returncode == 0, removed.stderr
+    assert _sps(raw, app_id) == []
+    assert _site_grants(raw, app_id) == []
+    assert _directory_roles(raw, sp) == []
