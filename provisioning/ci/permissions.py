@@ -278,26 +278,31 @@ def pipeline_permissions(config: Config) -> list[Permission]:
                 f"{_names(cust.graph_app_roles)}",
             )
         if cust.site_permissions:
-            sites = _names(p.site for p in cust.site_permissions)
-            for stage, what in (("apply", "grant"), ("plan", "read the permissions of")):
+            on_sites = _names(p.site for p in cust.site_permissions)
+            stages: tuple[tuple[Identity, str], ...] = (
+                ("apply", "grant"),
+                ("plan", "read the permissions of"),
+            )
+            for stage, what in stages:
                 c.add(
                     stage,
                     "graph-app-role",
                     "Sites.FullControl.All",
                     None,
                     t,
-                    f"customer {cust.name}: {what} app {cust.app}'s roles on the sites {sites} "
-                    "(Graph has no narrower permission for a site's permissions)",
+                    f"customer {cust.name}: {what} app {cust.app}'s roles on the sites "
+                    f"{on_sites} (Graph has no narrower permission for a site's permissions)",
                 )
         if cust.directory_roles:
-            names = _names(d.role for d in cust.directory_roles)
+            role_names = _names(d.role for d in cust.directory_roles)
             c.add(
                 "apply",
                 "graph-app-role",
                 "RoleManagement.ReadWrite.Directory",
                 None,
                 t,
-                f"customer {cust.name}: assign app {cust.app} the Microsoft Entra roles {names}",
+                f"customer {cust.name}: assign app {cust.app} the Microsoft Entra roles "
+                f"{role_names}",
             )
             c.add(
                 "plan",
