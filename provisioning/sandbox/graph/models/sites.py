@@ -30,7 +30,7 @@ class Sites(DirectoryModel):
         if existing:
             return existing
         now = self.now()
-        doc = {
+        doc: Doc = {
             "id": f"{host},{uuid.uuid4()},{uuid.uuid4()}",
             "createdDateTime": iso(now),
             "description": f"{name} team site",
