@@ -62,10 +62,11 @@ grant_site() {
     return 1
   fi
   if ! found="$("$AZ" rest --method get --url "$graph/sites/$site/permissions" \
-    --query "value[?grantedToIdentitiesV2[?application.id=='$APP_ID']] | [0].[id, join(',', roles)]" -o tsv)"; then
+    --query "value[?grantedToIdentitiesV2[?application.id=='$APP_ID']].[id, join(',', roles)]" -o tsv)"; then
     printf 'error: cannot read the permissions of site %s (this needs Sites.FullControl.All)\n' "$label" >&2
     return 1
   fi
+  # one row per permission of the app, "id<TAB>roles"; the first is the one kept
   IFS=$'\t' read -r pid roles <<<"$found" || true
   if [ -n "$found" ] && [ "$roles" = "$role" ]; then
     say "  = $role on site $label (present)"
