@@ -66,14 +66,21 @@ OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 PIPELINE_GRAPH_ROLES = ("Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All")
 
 
-def pipeline_identity(sb: Any, tenants: list[str]) -> dict[str, str]:
+def pipeline_identity(
+    sb: Any, tenants: list[str], extra_graph_roles: tuple[str, ...] = ()
+) -> dict[str, str]:
     """An MSSP's pipeline identity: a multi-tenant app in contoso with Owner and the Graph
     roles it needs there, consented in each of ``tenants`` with the same rights (what
-    `customer_side: managed` means). Set up through the sandbox's Python handle."""
+    `customer_side: managed` means). Set up through the sandbox's Python handle.
+    ``extra_graph_roles``: more Graph roles (scoped grants need Sites.FullControl.All and
+    RoleManagement.ReadWrite.Directory)."""
     world = sb.world
     home = sb.info["tenants"]["contoso"]
     admin = world.directory.create_admin(
-        home["tenant_id"], "xtenant pipeline", PIPELINE_GRAPH_ROLES, multi_tenant=True
+        home["tenant_id"],
+        "xtenant pipeline",
+        (*PIPELINE_GRAPH_ROLES, *extra_graph_roles),
+        multi_tenant=True,
     )
     world.arm.assign_role(
         f"/subscriptions/{home['subscription_id']}",

@@ -277,6 +277,42 @@ def pipeline_permissions(config: Config) -> list[Permission]:
                 f"customer {cust.name}: grant app {cust.app} the Graph permissions "
                 f"{_names(cust.graph_app_roles)}",
             )
+        if cust.site_permissions:
+            on_sites = _names(p.site for p in cust.site_permissions)
+            stages: tuple[tuple[Identity, str], ...] = (
+                ("apply", "grant"),
+                ("plan", "read the permissions of"),
+            )
+            for stage, what in stages:
+                c.add(
+                    stage,
+                    "graph-app-role",
+                    "Sites.FullControl.All",
+                    None,
+                    t,
+                    f"customer {cust.name}: {what} app {cust.app}'s roles on the sites "
+                    f"{on_sites} (Graph has no narrower permission for a site's permissions)",
+                )
+        if cust.directory_roles:
+            role_names = _names(d.role for d in cust.directory_roles)
+            c.add(
+                "apply",
+                "graph-app-role",
+                "RoleManagement.ReadWrite.Directory",
+                None,
+                t,
+                f"customer {cust.name}: assign app {cust.app} the Microsoft Entra roles "
+                f"{role_names}",
+            )
+            c.add(
+                "plan",
+                "graph-app-role",
+                "RoleManagement.Read.Directory",
+                None,
+                t,
+                f"customer {cust.name}: read the Microsoft Entra role assignments of app "
+                f"{cust.app}",
+            )
         for grant in cust.roles:
             c.add(
                 "apply",

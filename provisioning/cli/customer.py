@@ -24,6 +24,7 @@ from provisioning.cli.plans import apply_flow, plan_exit, show_plan
 
 if TYPE_CHECKING:
     from provisioning.core.clouds import Cloud
+    from provisioning.core.engine import Outcome
     from provisioning.kit.model import Kit
 
 app = typer.Typer()
@@ -63,11 +64,15 @@ def customer_plan(
     """Show exactly what would be granted in your tenant. Reads only."""
     from provisioning.core.runner import Options
     from provisioning.core.runner import customer_plan as run
+    from provisioning.customer.exchange import exchange_note
 
     printer = Printer()
     spec, cloud = _load_kit(printer, kit)
     outcome = run(spec, cloud, Options(progress=progress(printer)))
     printer.clear_progress()
+    note = exchange_note(spec)
+    if note:
+        outcome.plan.notes.append(note)
     show_plan(printer, outcome, output, title=f"xtenant customer plan: {spec.customer.name}")
     plan_exit(outcome, detailed_exitcode)
 
@@ -78,18 +83,30 @@ def _customer_flow(
     from provisioning.core.runner import Options
     from provisioning.core.runner import customer_apply as run_apply
     from provisioning.core.runner import customer_plan as run_plan
+    from provisioning.customer.exchange import exchange_note
 
     printer = Printer()
     spec, cloud = _load_kit(printer, kit)
     opts = Options(progress=progress(printer))
+    note = exchange_note(spec, remove=remove)
+
+    def noted(outcome: Outcome) -> Outcome:
+        if note and output is Fmt.json:  # machine output carries it with the plan's notes
+            outcome.plan.notes.append(note)
+        return outcome
+
+    if note and remove and output is not Fmt.json:  # Exchange's part goes first: say it first
+        printer.line(f"note: {note}")
     apply_flow(
         printer,
-        lambda: run_plan(spec, cloud, opts, remove=remove),
-        lambda: run_apply(spec, cloud, opts, remove=remove),
+        lambda: noted(run_plan(spec, cloud, opts, remove=remove)),
+        lambda: noted(run_apply(spec, cloud, opts, remove=remove)),
         yes=yes,
         output=output,
         yes_privileged=yes_privileged,
     )
+    if note and not remove and output is not Fmt.json:  # the admin's step remains: say so last
+        printer.line(f"note: {note}")
 
 
 YesPrivilegedOpt = Annotated[

@@ -219,7 +219,8 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
             probe.logs_ingestion,
         )
     with environment(sb.env(host="aa-runbooks"), drop=ADMIN_VARS):
-        _read_sites(printer, cloud, fspec, home.identities["umi-runbooks"].client_id)
+        if not _read_sites(printer, cloud, fspec, home.identities["umi-runbooks"].client_id, info):
+            return exitcodes.VERIFY_FAILED
     printer.line("\n== 7. `xtenant verify --probe`, on each host, for its customers")
     from provisioning.chain.verify import render_table, verify
 
@@ -316,7 +317,9 @@ def _ship_logs(
     )
 
 
-def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str) -> None:
+def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str, info: Any) -> bool:
+    """The runbook reads the site Fabrikam granted (Sites.Selected + a site permission) and
+    is refused any other; True when both hold."""
     import httpx
 
     from provisioning.chain import CrossTenantCredential
@@ -325,14 +328,36 @@ def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str) -> None
         spec.app_id, spec.customer.tenant, cloud=cloud, managed_identity=client_id
     )
     token = cred.get_token(cloud.graph_scope).token
-    r = httpx.get(
-        f"{cloud.graph_v1}/sites",
-        params={"search": "*"},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    r.raise_for_status()
-    names = ", ".join(s.get("displayName", s.get("name", "?")) for s in r.json().get("value", []))
-    printer.line(
-        f"  the runbook on aa-runbooks read Fabrikam's SharePoint sites via Graph: {names}"
-    )
+    granted = [p.ref for p in spec.site_permissions]
+    resources = info["tenants"]["fabrikam"].get("resources", {})
+    others = [(k, sid) for k, sid in sorted(resources.items()) if k.startswith("site-")]
+    ok = True
+    with httpx.Client(
+        verify=cloud.ca_bundle or True, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as http:
+        read_ids = set()
+        for ref in granted:
+            r = http.get(f"{cloud.graph_v1}/{ref.graph_path}")
+            ok = ok and r.status_code == 200
+            if r.status_code == 200:
+                read_ids.add(r.json()["id"])
+                lists = http.get(f"{cloud.graph_v1}/sites/{r.json()['id']}/lists").json()
+                names = ", ".join(x["displayName"] for x in lists.get("value", []))
+                printer.line(
+                    f"  the runbook on aa-runbooks read its granted site {ref}: "
+                    f"{r.status_code}, lists: {names}"
+                )
+            else:
+                printer.error(f"the granted site {ref} answered {r.status_code}")
+        for key, sid in others:
+            if sid in read_ids:
+                continue
+            r = http.get(f"{cloud.graph_v1}/sites/{sid}")
+            code = r.json().get("error", {}).get("code", "") if r.content else ""
+            printer.line(
+                f"  ... and is refused Fabrikam's {key.removeprefix('site-')} site, never "
+                f"granted: {r.status_code} {code}"
+            )
+            ok = ok and r.status_code == 403
+            break
+    return ok

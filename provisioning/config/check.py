@@ -15,6 +15,7 @@ from provisioning.config.formats import FORMATS
 from provisioning.config.issues import Issue, Loc, Severity, did_you_mean, format_path, show
 from provisioning.config.lint import GRAPH_RULES, ROLE_RULES, SCOPE_WORDS
 from provisioning.config.regions import AZURE_REGIONS
+from provisioning.config.scoped import check_scoped, has_scoped
 from provisioning.config.source import Source
 from provisioning.core import armid, clouds
 from provisioning.core.catalog import GraphAppRole, RoleDef, graph, role_definition_guid, roles
@@ -225,6 +226,7 @@ class Checker:
                 pairs.setdefault(pair, i)
             self._check_grants(loc, cust)
             self._check_customer_graph(loc, cust, app)
+            check_scoped(self, loc, cust)
 
     def _customer_app(
         self, loc: Loc, cust: dict[str, Any], apps: dict[str, dict[str, Any]]
@@ -246,10 +248,11 @@ class Checker:
 
     def _check_grants(self, loc: Loc, cust: dict[str, Any]) -> None:
         grants = _items(cust.get("roles"))
-        if cust.get("roles") in (None, []) and cust.get("graph_app_roles") in (None, []):
+        nothing = cust.get("roles") in (None, []) and cust.get("graph_app_roles") in (None, [])
+        if nothing and not has_scoped(cust):
             self.add(
                 loc,
-                "this customer grants nothing (no roles, no graph_app_roles)",
+                "this customer grants nothing (no roles, no graph_app_roles, no scoped grants)",
                 severity="warning",
                 code="grants-nothing",
             )

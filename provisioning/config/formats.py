@@ -15,7 +15,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag
 from pydantic_core import PydanticCustomError
 
 from provisioning.config.issues import TAG_LIST, TAG_ONE, show
-from provisioning.core import armid
+from provisioning.core import armid, sites
 from provisioning.core.catalog import graph
 from provisioning.core.text import has_unsafe, visible_line
 
@@ -274,6 +274,41 @@ def _graph_role(value: str) -> str:
     return known.value if known else value
 
 
+def _site_ref(value: str) -> str:
+    """A SharePoint site URL or site id, kept as written once it parses (``core/sites.py``)."""
+    try:
+        sites.parse(value)
+    except sites.SiteError as exc:
+        raise fail(f"not a SharePoint site: {exc}", value, sites.EXPECTED) from None
+    return value
+
+
+_AU_SCOPE = re.compile(rf"^/administrativeUnits/({GUID_PATTERN[1:-1]})$")
+_DIRECTORY_SCOPE_EXPECTED = "/ (the whole tenant) or /administrativeUnits/<guid>"
+
+
+def _directory_scope(value: str) -> str:
+    """A directory role assignment's ``directoryScopeId``: the tenant or an administrative
+    unit (lowercase GUID, the form Graph returns)."""
+    if value == "/":
+        return value
+    m = _AU_SCOPE.match(value)
+    if not m:
+        raise fail("not a directory scope", value, _DIRECTORY_SCOPE_EXPECTED)
+    return f"/administrativeUnits/{m.group(1).lower()}"
+
+
+def _one_line(value: str) -> str:
+    _text(value)
+    if has_unsafe(value) or "\n" in value or "\r" in value or "\t" in value:
+        raise fail(
+            "must be one line without control or bidirectional characters",
+            visible_line(value),
+            "one line of plain text",
+        )
+    return value
+
+
 _TAG_FORBIDDEN = set("<>%&\\?/")
 
 
@@ -314,6 +349,13 @@ ArmScope = Annotated[str, AfterValidator(_arm_scope), Field(json_schema_extra={"
 HostId = Annotated[str, AfterValidator(_host_id), Field(json_schema_extra={"pattern": "^/"})]
 RedirectUri = Annotated[str, AfterValidator(_redirect_uri)]
 GraphRole = Annotated[str, AfterValidator(_graph_role)]
+SiteRef = Annotated[str, AfterValidator(_site_ref), Field(json_schema_extra={"minLength": 1})]
+DirectoryScope = Annotated[
+    str,
+    AfterValidator(_directory_scope),
+    Field(json_schema_extra={"pattern": r"^/(administrativeUnits/[0-9a-fA-F-]{36})?$"}),
+]
+OneLine = Annotated[str, AfterValidator(_one_line)]
 Tags = Annotated[dict[str, str], AfterValidator(_tags)]
 RedirectUris = Annotated[
     Annotated[RedirectUri, Tag(TAG_ONE)] | Annotated[list[RedirectUri], Tag(TAG_LIST)],

@@ -76,3 +76,59 @@ GRAPH_RULES: tuple[GraphRule, ...] = (
         'allow_privileged: "<reason>"',
     ),
 )
+
+
+# --- scoped grants: SharePoint sites, directory roles, Exchange application roles -------
+
+SITES_TENANT_WIDE = ("Sites.Read.All", "Sites.ReadWrite.All", "Sites.FullControl.All")
+"""Graph permissions that reach every site of the tenant."""
+
+
+@dataclass(frozen=True)
+class ScopedRule:
+    """A rule over one scoped grant (a site permission, a directory role, an Exchange
+    role): ``applies(grant)`` over the raw entry and its catalog entry (or None);
+    ``allow_privileged`` on the entry waives it."""
+
+    code: str
+    severity: Severity
+    applies: Callable[[dict[str, object], object], bool]
+    message: str  # {role} and {what} are filled in
+
+
+SITE_RULES: tuple[ScopedRule, ...] = (
+    ScopedRule(
+        "privileged-site-role",
+        "error",
+        lambda g, _r: g.get("role") == "fullcontrol",
+        "fullcontrol on {what} lets the app manage the site's permissions (grant anyone "
+        'access): use write or manage, or say why with allow_privileged: "<reason>"',
+    ),
+)
+
+DIRECTORY_RULES: tuple[ScopedRule, ...] = (
+    ScopedRule(
+        "privileged-directory-role",
+        "error",
+        lambda _g, r: bool(getattr(r, "privileged", False)),
+        "{role} is a privileged Microsoft Entra role (it can change credentials, roles or "
+        'policies): refused unless the entry says why with allow_privileged: "<reason>"',
+    ),
+)
+
+EXCHANGE_RULES: tuple[ScopedRule, ...] = (
+    ScopedRule(
+        "privileged-exchange-role",
+        "error",
+        lambda _g, r: bool(getattr(r, "privileged", False)),
+        "{role} sends as, or fully controls, every mailbox in its scope: refused unless the "
+        'entry says why with allow_privileged: "<reason>"',
+    ),
+    ScopedRule(
+        "exchange-role-every-mailbox",
+        "warning",
+        lambda g, _r: not g.get("recipient_filter") and not g.get("administrative_unit"),
+        "{role} with no recipient_filter or administrative_unit applies to every mailbox "
+        "of the organization; limit it to the mailboxes the app needs",
+    ),
+)

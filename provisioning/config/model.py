@@ -17,6 +17,7 @@ from provisioning.config.formats import (
     ArmScope,
     CustomerName,
     DcrImmutableId,
+    DirectoryScope,
     DisplayName,
     GraphRole,
     Guid,
@@ -25,19 +26,32 @@ from provisioning.config.formats import (
     IdentityName,
     Key,
     Location,
+    OneLine,
     Reason,
     RedirectUris,
     Ref,
     ResourceGroupName,
+    SiteRef,
     StreamName,
     Tags,
     TenantRef,
     Text,
     UniqueName,
+    fail,
 )
 from provisioning.config.issues import Issue, UnknownNameError, did_you_mean
-from provisioning.core import armid, clouds
-from provisioning.core.catalog import GraphAppRole, RoleDef, graph, role_definition_guid, roles
+from provisioning.core import armid, clouds, sites
+from provisioning.core.catalog import (
+    EntraRole,
+    ExchangeRole,
+    GraphAppRole,
+    RoleDef,
+    entra_roles,
+    exchange_roles,
+    graph,
+    role_definition_guid,
+    roles,
+)
 
 
 class _Model(BaseModel):
@@ -100,6 +114,80 @@ class RoleGrant(_Model):
         return armid.parse(self.scope)
 
 
+SiteRole = Literal["read", "write", "manage", "fullcontrol"]
+
+
+class SitePermission(_Model):
+    """A SharePoint site the app may use (a ``Sites.Selected`` grant): Graph
+    ``POST /sites/{site-id}/permissions`` for the app, with one role."""
+
+    site: SiteRef = Field(
+        description="the site's URL (https://<tenant>.sharepoint.com/sites/...) "
+        "or its Graph id (<host>,<site-collection-id>,<web-id>)"
+    )
+    role: SiteRole = Field(default="read", description="read | write | manage | fullcontrol")
+    why: str | None = Field(default=None, description="what the access is for")
+    allow_privileged: Reason | None = Field(
+        default=None, description="why fullcontrol (managing the site's permissions) is needed"
+    )
+
+    @property
+    def site_ref(self) -> sites.SiteRef:
+        return sites.parse(self.site)
+
+
+class DirectoryRoleGrant(_Model):
+    """A Microsoft Entra built-in role for the app's service principal (Graph
+    ``roleManagement/directory/roleAssignments``), tenant-wide or in an administrative unit."""
+
+    role: Text = Field(description="built-in role name (e.g. Directory Readers) or template id")
+    scope: DirectoryScope = Field(
+        default="/", description="/ (the tenant) or /administrativeUnits/<guid>"
+    )
+    why: str | None = Field(default=None, description="what the access is for")
+    allow_privileged: Reason | None = Field(
+        default=None, description="why a privileged directory role is needed"
+    )
+
+    @property
+    def role_def(self) -> EntraRole | None:
+        return entra_roles.lookup(self.role)
+
+
+class ExchangeRoleGrant(_Model):
+    """An Exchange Online application role (RBAC for Applications), limited to the
+    mailboxes of a management scope or an administrative unit. PowerShell only: the kit
+    gives the commands; the customer's Exchange administrator runs them."""
+
+    role: Text = Field(description="application role, e.g. Application Mail.Read")
+    recipient_filter: OneLine | None = Field(
+        default=None,
+        description="OPATH filter of the mailboxes (New-ManagementScope "
+        "-RecipientRestrictionFilter), e.g. \"CustomAttribute1 -eq 'reports'\"",
+    )
+    administrative_unit: Guid | None = Field(
+        default=None, description="an administrative unit's id, instead of a filter"
+    )
+    why: str | None = Field(default=None, description="what the access is for")
+    allow_privileged: Reason | None = Field(
+        default=None, description="why a role that sends as, or fully controls, mailboxes is needed"
+    )
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> ExchangeRoleGrant:
+        if self.recipient_filter is not None and self.administrative_unit is not None:
+            raise fail(
+                "give recipient_filter or administrative_unit, not both",
+                None,
+                "one of them (or neither: every mailbox)",
+            )
+        return self
+
+    @property
+    def role_def(self) -> ExchangeRole | None:
+        return exchange_roles.lookup(self.role)
+
+
 class Customer(_Model):
     """A resource tenant that grants the app access."""
 
@@ -109,6 +197,16 @@ class Customer(_Model):
     roles: list[RoleGrant] = Field(default_factory=list)
     graph_app_roles: list[GraphRole] = Field(
         default_factory=list, description="Graph permissions granted; a subset of the app's"
+    )
+    site_permissions: list[SitePermission] = Field(
+        default_factory=list, description="SharePoint sites granted to the app (Sites.Selected)"
+    )
+    directory_roles: list[DirectoryRoleGrant] = Field(
+        default_factory=list, description="Microsoft Entra roles for the app's service principal"
+    )
+    exchange_roles: list[ExchangeRoleGrant] = Field(
+        default_factory=list,
+        description="Exchange Online application roles (PowerShell, run by the customer)",
     )
     probe: Probe | None = None
     customer_side: Literal["customer", "managed"] = Field(

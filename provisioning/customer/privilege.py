@@ -37,3 +37,17 @@ def warning(what: str, reason: str | None) -> str:
     """The line shown beside a privileged grant: what it is and the provider's reason."""
     said = f"the provider's reason: {reason}" if reason else "the provider gave no reason"
     return f"PRIVILEGED: {what}; {said}"
+
+
+def site_role_is_privileged(role: str) -> bool:
+    """fullcontrol lets the app manage the site's permissions: grant anyone access."""
+    return role == "fullcontrol"
+
+
+def directory_role_is_privileged(template_id: str) -> bool:
+    """By Microsoft's "privileged" label on the built-in role (an unknown role: refused
+    earlier, by ``load_kit``)."""
+    from provisioning.core.catalog import entra_roles
+
+    known = entra_roles.lookup(template_id)
+    return known is None or known.privileged

@@ -26,31 +26,46 @@ from provisioning.config import (
     Config,
     Customer,
     DcrImmutableId,
+    DirectoryScope,
     DisplayName,
     Guid,
     HttpsUrl,
     Issue,
     Key,
     RedirectUri,
+    SiteRef,
     StreamName,
     TenantRef,
     UniqueName,
     show,
     validation_issues,
 )
-from provisioning.core import armid, bounded
+from provisioning.core import armid, bounded, sites
+from provisioning.core.catalog import SITE_ROLES, entra_roles, exchange_roles
 from provisioning.core.catalog import graph as graph_catalog
 from provisioning.core.catalog import roles as role_catalog
 from provisioning.core.clouds import Cloud
-from provisioning.kit.ids import assignment_name, role_definition_id
+from provisioning.kit.ids import (
+    assignment_name,
+    exchange_assignment_name,
+    exchange_scope_name,
+    role_definition_id,
+)
 
-KIT_SCHEMA_VERSION: Literal[2] = 2
+KIT_SCHEMA_VERSION: Literal[3] = 3
 """Version of ``kit.json``'s shape.  Bump it (and teach ``load_kit`` the old one) on any
 change a reader of the previous version would misread; adding an optional field is not one.
 
 2: role definition ids under the scope's subscription (the form requests carry), and the
-provider's stated reason for each privileged grant.  Version 1 kits are read and upgraded.
+provider's stated reason for each privileged grant.
+3: scoped grants: SharePoint site permissions, Microsoft Entra directory roles and Exchange
+Online application roles. A version 2 kit asks for none, which a version 2 reader would
+not know to refuse; version 1 and 2 kits are read and upgraded.
 """
+
+SITES_SELECTED_ID = "883ea226-0bf2-4a8f-9f9d-92c9162a727d"
+"""Microsoft Graph's ``Sites.Selected`` application permission: without it a site
+permission grants nothing."""
 
 SCHEMA_PATH = Path(__file__).with_name("kit.schema.json")
 
@@ -142,6 +157,64 @@ class KitGraphRole(_KitModel):
     )
 
 
+class KitSitePermission(_KitModel):
+    """A SharePoint site the app may use with ``Sites.Selected`` (a site permission)."""
+
+    site: SiteRef = Field(description="the site's URL or Graph id, as the provider wrote it")
+    role: Literal["read", "write", "manage", "fullcontrol"] = Field(
+        description="the site permission's role"
+    )
+    why: str | None = Field(description="what the access is for")
+    allow_privileged: str | None = Field(
+        default=None, description="the provider's stated reason for fullcontrol (null: none)"
+    )
+
+    @property
+    def ref(self) -> sites.SiteRef:
+        return sites.parse(self.site)
+
+
+class KitDirectoryRole(_KitModel):
+    """A Microsoft Entra role for the app's service principal (a unifiedRoleAssignment)."""
+
+    role: str = Field(description="the built-in role's name")
+    template_id: Guid = Field(
+        description="the role's template id (the assignment's roleDefinitionId)"
+    )
+    scope: DirectoryScope = Field(
+        description="directoryScopeId: / (the tenant) or /administrativeUnits/<id>"
+    )
+    description: str = Field(description="what the role permits (Microsoft's description)")
+    why: str | None = Field(description="what the access is for")
+    allow_privileged: str | None = Field(
+        default=None, description="the provider's stated reason for a privileged role (null: none)"
+    )
+
+
+class KitExchangeRole(_KitModel):
+    """An Exchange Online application role, for the customer's Exchange administrator to
+    grant with PowerShell (RBAC for Applications)."""
+
+    role: str = Field(description="the application role, e.g. Application Mail.Read")
+    recipient_filter: str | None = Field(
+        description="the management scope's RecipientRestrictionFilter (null: none)"
+    )
+    administrative_unit: Guid | None = Field(description="the administrative unit (null: none)")
+    scope_name: str | None = Field(
+        description="name of the management scope holding recipient_filter (null: no filter)"
+    )
+    assignment_name: str = Field(description="name of the management role assignment")
+    why: str | None = Field(description="what the access is for")
+    allow_privileged: str | None = Field(
+        default=None, description="the provider's stated reason for a privileged role (null: none)"
+    )
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        known = exchange_roles.lookup(self.role)
+        return known.permissions if known else ()
+
+
 class WorkloadIdentity(_KitModel):
     """A home user-assigned identity the app trusts (for the home-side snippets)."""
 
@@ -179,7 +252,7 @@ class Kit(_KitModel):
         },
     )
 
-    schema_version: Literal[2] = Field(description="version of this shape (KIT_SCHEMA_VERSION)")
+    schema_version: Literal[3] = Field(description="version of this shape (KIT_SCHEMA_VERSION)")
     cloud: KitCloud
     home: KitHome
     customer: KitCustomer
@@ -194,6 +267,16 @@ class Kit(_KitModel):
     consent_url: HttpsUrl = Field(description="the tenant-specific admin-consent link")
     assignment_names: tuple[Guid, ...] = Field(
         description="roles[*].assignment_name, in the same order"
+    )
+    site_permissions: tuple[KitSitePermission, ...] = Field(
+        default=(), description="SharePoint sites granted to the app (needs Sites.Selected)"
+    )
+    directory_roles: tuple[KitDirectoryRole, ...] = Field(
+        default=(), description="Microsoft Entra roles for the app's service principal"
+    )
+    exchange_roles: tuple[KitExchangeRole, ...] = Field(
+        default=(),
+        description="Exchange Online application roles (granted by the customer with PowerShell)",
     )
 
     _workload: Workload | None = PrivateAttr(default=None)
@@ -301,6 +384,9 @@ def _build(
     )
     kit = Kit(
         schema_version=KIT_SCHEMA_VERSION,
+        site_permissions=_site_permissions(customer),
+        directory_roles=_directory_roles(customer),
+        exchange_roles=_exchange_roles(customer, app_id),
         cloud=KitCloud(
             name=cloud.name,
             authority=cloud.authority,
@@ -353,6 +439,65 @@ def _build(
         logs_ingestion=LogsIngestion(**probe.model_dump()) if probe else None,
     )
     return kit
+
+
+def _site_permissions(customer: Customer) -> tuple[KitSitePermission, ...]:
+    """Once per site (the strongest role asked wins), sorted by site."""
+    chosen: dict[tuple[str, ...], KitSitePermission] = {}
+    for g in customer.site_permissions:
+        key = g.site_ref.key
+        have = chosen.get(key)
+        if have is not None and SITE_ROLES.index(have.role) >= SITE_ROLES.index(g.role):
+            continue
+        chosen[key] = KitSitePermission(
+            site=g.site,
+            role=g.role,
+            why=_clean(g.why),
+            allow_privileged=_clean(g.allow_privileged),
+        )
+    return tuple(chosen[k] for k in sorted(chosen))
+
+
+def _directory_roles(customer: Customer) -> tuple[KitDirectoryRole, ...]:
+    out: dict[tuple[str, str], KitDirectoryRole] = {}
+    for g in customer.directory_roles:
+        role = g.role_def
+        if role is None:  # validate refuses it; a kit cannot name an unknown role
+            raise LookupError(f"directory role {g.role!r} is not in the catalog")
+        out.setdefault(
+            (role.name.casefold(), g.scope),
+            KitDirectoryRole(
+                role=role.name,
+                template_id=role.template_id,
+                scope=g.scope,
+                description=role.description,
+                why=_clean(g.why),
+                allow_privileged=_clean(g.allow_privileged),
+            ),
+        )
+    return tuple(out[k] for k in sorted(out))
+
+
+def _exchange_roles(customer: Customer, app_id: str) -> tuple[KitExchangeRole, ...]:
+    out: dict[tuple[str, str], KitExchangeRole] = {}
+    for g in customer.exchange_roles:
+        role = g.role_def
+        if role is None:
+            raise LookupError(f"Exchange role {g.role!r} is not in the catalog")
+        flt, au = g.recipient_filter, g.administrative_unit
+        out.setdefault(
+            (role.name.casefold(), flt or au or ""),
+            KitExchangeRole(
+                role=role.name,
+                recipient_filter=flt,
+                administrative_unit=au,
+                scope_name=exchange_scope_name(app_id, flt) if flt is not None else None,
+                assignment_name=exchange_assignment_name(app_id, role.name, flt, au),
+                why=_clean(g.why),
+                allow_privileged=_clean(g.allow_privileged),
+            ),
+        )
+    return tuple(out[k] for k in sorted(out))
 
 
 def graph_roles(items: Any, *, reason: str | None = None) -> tuple[KitGraphRole, ...]:
@@ -418,6 +563,9 @@ def kit_from_json(data: Any, *, source: str | None = None) -> Kit:
     if version == 1:
         data = _upgrade_v1(data)
         version = data.get("schema_version")
+    if version == 2:
+        data = _upgrade_v2(data)
+        version = data.get("schema_version")
     if version != KIT_SCHEMA_VERSION:
         if isinstance(version, int) and not isinstance(version, bool) and version > 1:
             message = (
@@ -470,6 +618,11 @@ def _upgrade_v1(data: dict[str, Any]) -> dict[str, Any]:
             upgraded.append(r)
         out["roles"] = upgraded
     return out
+
+
+def _upgrade_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 2 kit in version 3's shape: it asks for no scoped grant, and says so."""
+    return dict(data, schema_version=3, site_permissions=[], directory_roles=[], exchange_roles=[])
 
 
 def consistency_issues(kit: Kit, source: str | None = None) -> list[Issue]:
@@ -526,6 +679,7 @@ def consistency_issues(kit: Kit, source: str | None = None) -> list[Issue]:
                         expected=known_g.value,
                     )
                 )
+    out.extend(_scoped_issues(kit, source))
     if list(kit.assignment_names) != [r.assignment_name for r in kit.roles]:
         out.append(
             Issue(
@@ -555,6 +709,86 @@ def consistency_issues(kit: Kit, source: str | None = None) -> list[Issue]:
                 source,
                 found=kit.consent_url,
                 expected=f"{prefix}[v2.0/]adminconsent?client_id={kit.app_id}&...",
+            )
+        )
+    return out
+
+
+def _scoped_issues(kit: Kit, source: str | None) -> list[Issue]:
+    """Scoped grants: labels must name what their ids grant, derived names must be the
+    ones ``ids.py`` derives, and a site permission needs ``Sites.Selected``."""
+    out: list[Issue] = []
+    for i, d in enumerate(kit.directory_roles):
+        known = entra_roles.lookup(d.template_id)
+        if known is None:
+            out.append(
+                Issue(
+                    f"directory_roles[{i}].template_id",
+                    "not a Microsoft Entra built-in role xtenant knows: nothing would say what "
+                    "it grants",
+                    source,
+                    found=d.template_id,
+                    expected="the template id of a built-in role",
+                )
+            )
+        elif d.role != known.name:
+            out.append(
+                Issue(
+                    f"directory_roles[{i}].role",
+                    f"the label does not name the role its template_id grants ({d.template_id} "
+                    f"is {known.name})",
+                    source,
+                    found=d.role,
+                    expected=known.name,
+                )
+            )
+    for i, x in enumerate(kit.exchange_roles):
+        if exchange_roles.lookup(x.role) is None:
+            out.append(
+                Issue(
+                    f"exchange_roles[{i}].role",
+                    "not an Exchange Online application role xtenant knows",
+                    source,
+                    found=x.role,
+                    expected="one of " + ", ".join(exchange_roles.names()),
+                )
+            )
+        if x.recipient_filter is not None and x.administrative_unit is not None:
+            out.append(
+                Issue(
+                    f"exchange_roles[{i}]", "has both a filter and an administrative unit", source
+                )
+            )
+        scope = (
+            exchange_scope_name(kit.app_id, x.recipient_filter)
+            if x.recipient_filter is not None
+            else None
+        )
+        name = exchange_assignment_name(
+            kit.app_id, x.role, x.recipient_filter, x.administrative_unit
+        )
+        for field, have, want in (
+            ("scope_name", x.scope_name, scope),
+            ("assignment_name", x.assignment_name, name),
+        ):
+            if have != want:
+                out.append(
+                    Issue(
+                        f"exchange_roles[{i}].{field}",
+                        "is not the name derived from this app, role and scope "
+                        "(was the kit edited by hand?)",
+                        source,
+                        found=show(have),
+                        expected=show(want),
+                    )
+                )
+    if kit.site_permissions and SITES_SELECTED_ID not in {g.id for g in kit.graph_app_roles}:
+        out.append(
+            Issue(
+                "site_permissions",
+                "site permissions grant nothing unless graph_app_roles holds Sites.Selected",
+                source,
+                expected=f"graph_app_roles with Sites.Selected ({SITES_SELECTED_ID})",
             )
         )
     return out

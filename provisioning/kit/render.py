@@ -28,6 +28,7 @@ from provisioning.core.clouds import Cloud
 from .ids import assignment_id
 from .landing import LANDING_DIR, render_landing
 from .model import KIT_SCHEMA_VERSION, Kit, Workload, build_kit
+from .scoped import SCOPED_SNIPPETS, scoped_context, scoped_files
 from .templating import bicep_quote, csp_hash, render, static, templates_dir, write_file
 
 __all__ = ["render_all", "render_kit", "render_landing", "scope_info", "templates_dir"]
@@ -250,6 +251,7 @@ def _context(kit: Kit) -> dict[str, Any]:
         "graph_v1": f"{kit.cloud.graph}/v1.0",
         "graph_bicep_extension": GRAPH_BICEP_EXTENSION,
         "role_assignment_api": ROLE_ASSIGNMENT_API,
+        **scoped_context(kit),
     }
 
 
@@ -279,6 +281,8 @@ def render_kit(kit: Kit, out_dir: Path, *, workload: Mapping[str, Any] | None = 
         path: render("kit/modules/role-assignment.bicep.j2", module=module, **ctx)
         for path, module in sorted(bicep.modules.items())
     }
+    scoped = {name: render(f"kit/{name}.j2", **ctx) for name in scoped_files(kit)}
+    scripts.update(scoped)
     snippets = {
         name: render(f"kit/snippets/{name}.j2", **ctx).rstrip("\n")
         for name in (
@@ -291,6 +295,7 @@ def render_kit(kit: Kit, out_dir: Path, *, workload: Mapping[str, Any] | None = 
             "revoke-az.sh",
             "revoke-ps.ps1",
             "revoke-xtenant.sh",
+            *SCOPED_SNIPPETS,
         )
     }
     files = [
@@ -302,6 +307,7 @@ def render_kit(kit: Kit, out_dir: Path, *, workload: Mapping[str, Any] | None = 
         "customer.bicep",
         "customer.parameters.json",
         "bicepconfig.json",
+        *scoped,
         *modules,
     ]
     ctx.update(scripts=scripts, modules=modules, snippets=snippets, files=files)
@@ -337,6 +343,14 @@ def render_kit(kit: Kit, out_dir: Path, *, workload: Mapping[str, Any] | None = 
                 old.unlink()
     for path, text in modules.items():
         written.append(write_file(out_dir / path, text))
+    for name, text in scoped.items():  # the scoped grants' scripts (a BOM on PowerShell's)
+        written.append(
+            write_file(
+                out_dir / name, text, executable=name.endswith(".sh"), bom=name.endswith(".ps1")
+            )
+        )
+    for name in {"scoped-grants.sh", "scoped-grants.ps1", "exchange-rbac.ps1"} - set(scoped):
+        (out_dir / name).unlink(missing_ok=True)  # grants no longer asked for
 
     effective = Workload.model_validate(workload) if workload is not None else kit.workload
     if effective is not None:

@@ -29,6 +29,7 @@ ADMIN_GRAPH_ROLES = (
     "Application.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
     "Directory.Read.All",
+    "RoleManagement.ReadWrite.Directory",
     "Sites.FullControl.All",
 )
 

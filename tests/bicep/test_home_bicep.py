@@ -346,7 +346,7 @@ def test_parameter_values_mirror_the_configuration(example: Config) -> None:
         assert got["displayName"] == app.display_name
         assert set(got["trusts"]) <= names, "every trusted identity must be in identities"
         assert [r["id"] for r in got["graphAppRoles"]] == sorted(r.id for r in app.graph_roles)
-    assert [r["value"] for r in apps["m365"]["graphAppRoles"]] == ["Sites.Read.All"]
+    assert [r["value"] for r in apps["m365"]["graphAppRoles"]] == ["Sites.Selected"]
 
 
 def test_attach_commands_cover_what_bicep_cannot(example: Config) -> None:

@@ -618,3 +618,33 @@ def test_every_supported_host_kind_has_a_role() -> None:
     from provisioning.core import armid
 
     assert {t.lower() for t in armid.supported_host_types()} <= set(_HOST_ROLES)
+
+
+def test_permissions_cover_a_managed_customers_scoped_grants() -> None:
+    cfg = Config.model_validate(
+        {
+            "home": {
+                "tenant_id": HOME,
+                "subscription_id": SUB,
+                "apps": [{"key": "m365", "display_name": "Sites", "unique_name": "sites",
+                          "redirect_uri": "https://x.example/ok", "trusts": [],
+                          "graph_app_roles": ["Sites.Selected"]}],
+            },
+            "customers": [
+                {"name": "own", "tenant": "own.onmicrosoft.com", "app": "m365",
+                 "customer_side": "managed", "graph_app_roles": ["Sites.Selected"],
+                 "site_permissions": [{"site": "https://own.sharepoint.com/sites/Reports"}],
+                 "directory_roles": [{"role": "Directory Readers"}]},
+            ],
+        }
+    )  # fmt: skip
+    own = [
+        (p.identity, p.role) for p in pipeline_permissions(cfg) if p.tenant == "own.onmicrosoft.com"
+    ]
+    assert ("apply", "Sites.FullControl.All") in own and ("plan", "Sites.FullControl.All") in own
+    assert ("apply", "RoleManagement.ReadWrite.Directory") in own
+    assert ("plan", "RoleManagement.Read.Directory") in own
+    why = next(
+        p.why for p in pipeline_permissions(cfg) if p.role == "RoleManagement.ReadWrite.Directory"
+    )
+    assert "Directory Readers" in why

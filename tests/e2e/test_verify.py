@@ -41,6 +41,18 @@ FIC_PATH = (
 )
 
 
+def tenant_wide_sites(text: str) -> str:
+    """The demo configuration with Fabrikam on the tenant-wide Sites.Read.All instead of
+    Sites.Selected and a site grant: the scenarios here are about one Graph permission (the
+    scoped grants' probes are exercised in test_scoped.py)."""
+    out = re.sub(
+        r"graph_app_roles: \[Sites\.Selected\][^\n]*", "graph_app_roles: [Sites.Read.All]", text
+    )
+    out = re.sub(r"\n    site_permissions:.*?(?=\n  - name: |\Z)", "", out, flags=re.S)
+    assert "site_permissions" not in out and "Sites.Selected" not in out
+    return out
+
+
 class Chain:
     """The demo chain built on a fresh sandbox: contoso's home side through ``xtenant apply``,
     each customer's side through ``customer apply`` with their own admin."""
@@ -61,7 +73,7 @@ class Chain:
         dcr = self.litware.arm("GET", DCR, "2022-06-01").json()
         self.dcr_immutable_id = dcr["properties"]["immutableId"]
         self.dce_endpoint = dce["properties"]["logsIngestion"]["endpoint"]
-        text = (REPO / "examples" / "sandbox.yaml").read_text()
+        text = tenant_wide_sites((REPO / "examples" / "sandbox.yaml").read_text())
         probe = (
             "    probe:\n"
             "      logs_ingestion:\n"

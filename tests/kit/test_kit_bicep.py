@@ -81,7 +81,8 @@ def test_fabrikam_bicep_grants_the_graph_permission(kits: Path) -> None:
         "00000003-0000-0000-c000-000000000000"
     )
     grant = main.resource("graphPermission0").properties
-    assert bicep_parse.string_value(grant["appRoleId"]) == "332a536c-c7ef-4017-ab91-336970924f0d"
+    # Sites.Selected: the demo's Fabrikam grants one site, not every site (Sites.Read.All)
+    assert bicep_parse.string_value(grant["appRoleId"]) == "883ea226-0bf2-4a8f-9f9d-92c9162a727d"
     assert bicep_parse.text_of(grant["principalId"]) == "sp.id"
     assert bicep_parse.text_of(grant["resourceId"]) == "msGraph.id"
     assert main.modules == []

@@ -237,3 +237,183 @@ def test_comments_cannot_be_broken_out_of(hostile: Path) -> None:
                 name,
                 line,
             )
+
+
+# --- scoped grants: a hostile site URL, filter and why in every language -------------------
+
+SITE_SEGMENT = "Evil'$(touch${IFS}PWNED5)`touch${IFS}PWNED6`\"<b>;&{y}|Remove-Item%27"
+SITE = f"https://fabrikam.sharepoint.com/sites/{SITE_SEGMENT}"
+FILTER = "CustomAttribute1 -eq 'x'); Remove-Item C:\\ $(touch PWNED7) \"dq\" `bt` <b>"
+AU = "5d107bba-d8e2-4e13-b6ae-884be90e5d1a"
+
+FAKE_GRAPH_AZ = """#!{python}
+# A stand-in for the az CLI for scoped-grants.sh: logs its arguments, answers as Graph would
+# for a site with no permission of the app yet and a service principal without roles.
+import json, os, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_AZ_LOG"], "a", encoding="utf-8") as log:
+    log.write(json.dumps(args) + "\\n")
+cmd = " ".join(a for a in args[:3] if not a.startswith("-"))
+if cmd.startswith("account show"):
+    print("a4e2f630-7d4a-4b92-9ca3-fab41c000003")
+elif cmd.startswith("cloud show"):
+    query = args[args.index("--query") + 1]
+    print("AzureCloud" if query == "name" else "https://graph.microsoft.com/")
+elif cmd.startswith("ad sp show"):
+    print(os.environ["FAKE_AZ_SP"])
+elif cmd.startswith("rest"):
+    method = args[args.index("--method") + 1]
+    url = args[args.index("--url") + 1]
+    if method == "get" and url.endswith("/organization"):
+        print("fabrikam.onmicrosoft.com")
+    elif method == "get" and "/permissions" not in url and "roleManagement" not in url:
+        print("fabrikam.sharepoint.com,site-1,web-1")
+else:
+    sys.stderr.write("fake az: unexpected command %r\\n" % (args,))
+    sys.exit(9)
+"""
+
+
+@pytest.fixture(scope="module")
+def hostile_scoped(tmp_path_factory: pytest.TempPathFactory, demo_config) -> Path:  # type: ignore[no-untyped-def]
+    data = demo_config.model_dump()
+    app = data["home"]["apps"][1]
+    app.update(display_name=NAME, description=DESCRIPTION, publisher=PUBLISHER)
+    customer = data["customers"][1]
+    customer.update(
+        contact=CONTACT,
+        site_permissions=[{"site": SITE, "role": "write", "why": WHY}],
+        directory_roles=[
+            {"role": "Directory Readers", "scope": f"/administrativeUnits/{AU}", "why": WHY}
+        ],
+        exchange_roles=[
+            {"role": "Application Mail.Read", "recipient_filter": FILTER, "why": WHY},
+            {"role": "Application Calendars.Read", "administrative_unit": AU},
+        ],
+    )
+    config = Config.model_validate(data)
+    from provisioning.core import clouds
+
+    kit = build_kit(
+        config, clouds.PUBLIC, "fabrikam", app_id=APP_IDS["m365"], home_identities=IDENTITIES
+    )
+    out = tmp_path_factory.mktemp("hostile-scoped")
+    render_kit(kit, out)
+    return out
+
+
+def test_scoped_values_made_it_through_unchanged(hostile_scoped: Path) -> None:
+    kit = load_kit(hostile_scoped / "kit.json")
+    assert [p.site for p in kit.site_permissions] == [SITE]
+    assert kit.site_permissions[0].ref.segments == ("sites", SITE_SEGMENT.replace("%27", "'"))
+    assert kit.exchange_roles[1].recipient_filter == FILTER  # sorted by role
+    assert kit.directory_roles[0].why == WHY
+    assert {p.name for p in hostile_scoped.iterdir()} >= {
+        "scoped-grants.sh",
+        "scoped-grants.ps1",
+        "exchange-rbac.ps1",
+    }
+
+
+def test_scoped_html_and_markdown_escape_everything(hostile_scoped: Path) -> None:
+    text = (hostile_scoped / "index.html").read_text(encoding="utf-8")
+    parsed = parse_html(text)
+    tags = [t for t, _ in parsed.tags]
+    assert tags.count("script") == 1 and "b" not in tags and "img" not in tags
+    assert "sites/Evil&#39;$(touch${IFS}PWNED5)" in text
+    readme = (hostile_scoped / "README.md").read_text(encoding="utf-8")
+    prose = _strip_markdown_code(readme)
+    assert not re.search(r"(?<!\\)[<>&]", prose), re.search(r".{20}(?<!\\)[<>&].{20}", prose)
+    assert f"`{SITE}`" in readme  # the site, as a code span (it holds no backtick run of 2)
+
+
+def test_scoped_shell_script_quotes_everything(hostile_scoped: Path, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    script = hostile_scoped / "scoped-grants.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    proc = subprocess.run([SHELLCHECK, str(script)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
+    az = tmp_path / "fake-az"
+    az.write_text(FAKE_GRAPH_AZ.format(python=sys.executable), encoding="utf-8")
+    az.chmod(az.stat().st_mode | stat.S_IXUSR)
+    log = tmp_path / "az.log"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AZ": str(az),
+        "FAKE_AZ_LOG": str(log),
+        "FAKE_AZ_SP": SP_OBJECT_ID,
+    }
+    run = subprocess.run(
+        ["bash", str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    kit = load_kit(hostile_scoped / "kit.json")
+    graph = "https://graph.microsoft.com/v1.0"
+    urls = [c[c.index("--url") + 1] for c in calls if c[0] == "rest"]
+    assert f"{graph}/{kit.site_permissions[0].ref.graph_path}" in urls  # escaped once, exactly
+    [grant] = [
+        c
+        for c in calls
+        if c[:1] == ["rest"]
+        and c[c.index("--method") + 1] == "post"
+        and c[c.index("--url") + 1].endswith("/permissions")
+    ]
+    body = json.loads(grant[grant.index("--body") + 1])
+    assert body == {
+        "roles": ["write"],
+        "grantedToIdentities": [{"application": {"id": APP_IDS["m365"], "displayName": NAME}}],
+    }
+    [role] = [
+        c
+        for c in calls
+        if c[:1] == ["rest"]
+        and "roleAssignments" in c[c.index("--url") + 1]
+        and c[c.index("--method") + 1] == "post"
+    ]
+    assert json.loads(role[role.index("--body") + 1]) == {
+        "principalId": SP_OBJECT_ID,
+        "roleDefinitionId": "88d8e3e3-8f55-4a1e-953a-9b9898b8876b",
+        "directoryScopeId": f"/administrativeUnits/{AU}",
+    }
+    assert not list(tmp_path.rglob("PWNED*")) and not list(Path.cwd().glob("PWNED*"))
+
+
+def test_scoped_snippets_are_valid_and_quote_everything(hostile_scoped: Path) -> None:
+    from provisioning.kit.render import _context
+    from provisioning.kit.scoped import SCOPED_SNIPPETS
+    from provisioning.kit.templating import render as _render
+
+    ctx = _context(load_kit(hostile_scoped / "kit.json"))
+    for name in SCOPED_SNIPPETS:
+        text = _render(f"kit/snippets/{name}.j2", **ctx)
+        if name.endswith(".sh"):
+            subprocess.run(["bash", "-n"], input=text, text=True, check=True)
+            proc = subprocess.run(
+                [SHELLCHECK, "-s", "bash", "-"], input=text, capture_output=True, text=True
+            )
+            assert proc.returncode == 0, (name, proc.stdout)
+        else:
+            _, code = ps_tokens(text)
+            for marker in (*MARKERS, "PWNED"):
+                assert marker not in code, (name, marker)
+
+
+@pytest.mark.parametrize("name", ["scoped-grants.ps1", "exchange-rbac.ps1"])
+def test_scoped_powershell_quotes_everything(hostile_scoped: Path, name: str) -> None:
+    raw = (hostile_scoped / name).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Windows PowerShell 5.1 reads it as UTF-8
+    literals, code = ps_tokens(raw.decode("utf-8-sig"))
+    kit = load_kit(hostile_scoped / "kit.json")
+    assert NAME in literals
+    if name == "scoped-grants.ps1":
+        assert SITE in literals and kit.site_permissions[0].ref.graph_path in literals
+    else:
+        assert FILTER in literals
+        assert {x.assignment_name for x in kit.exchange_roles} <= set(literals)
+        assert kit.exchange_roles[1].scope_name in literals
+    for marker in (*MARKERS, "PWNED"):
+        assert marker not in code, marker
+    assert code.count("{") == code.count("}") and code.count("(") == code.count(")")

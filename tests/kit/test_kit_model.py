@@ -67,7 +67,7 @@ def test_assignment_namespace_never_changes() -> None:
 
 def test_litware_kit(demo_config, public) -> None:  # type: ignore[no-untyped-def]
     kit = _kit(demo_config, public, "litware")
-    assert kit.schema_version == KIT_SCHEMA_VERSION == 2
+    assert kit.schema_version == KIT_SCHEMA_VERSION == 3
     assert kit.home.tenant_id == "8f3c2a10-4d5e-4f60-9a7b-0c0270500001"
     assert kit.home.app.app_id == APP_IDS["logs"]
     assert kit.home.app.redirect_uri == "https://contoso.example/onboarded"
@@ -101,9 +101,9 @@ def test_fabrikam_kit_uses_v2_consent_for_graph_permissions(demo_config, public)
     kit = _kit(demo_config, public, "fabrikam")
     assert kit.roles == ()
     assert [(g.value, g.id) for g in kit.graph_app_roles] == [
-        ("Sites.Read.All", "332a536c-c7ef-4017-ab91-336970924f0d")
+        ("Sites.Selected", "883ea226-0bf2-4a8f-9f9d-92c9162a727d")
     ]
-    assert kit.graph_app_roles[0].display_name == "Read items in all site collections"
+    assert kit.graph_app_roles[0].display_name == "Access selected site collections"
     assert kit.consent_url.startswith(
         "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/v2.0/adminconsent?"
     )
@@ -115,6 +115,7 @@ def test_fabrikam_kit_uses_v2_consent_for_graph_permissions(demo_config, public)
 def test_consent_lists_what_the_app_asks_beyond_the_customer(demo_config, public) -> None:  # type: ignore[no-untyped-def]
     data = demo_config.model_dump()
     data["customers"][1]["graph_app_roles"] = []
+    data["customers"][1]["site_permissions"] = []
     data["customers"][1]["roles"] = [
         {
             "role": "Reader",
@@ -124,7 +125,7 @@ def test_consent_lists_what_the_app_asks_beyond_the_customer(demo_config, public
     config = type(demo_config).model_validate(data)
     kit = build_kit(config, public, "fabrikam", app_id=APP_IDS["m365"], home_identities={})
     assert kit.graph_app_roles == ()
-    assert [g.value for g in kit.consent_graph_app_roles] == ["Sites.Read.All"]
+    assert [g.value for g in kit.consent_graph_app_roles] == ["Sites.Selected"]
     assert kit.consent_v2  # the consent grants what the app registration requests
 
 
@@ -179,6 +180,9 @@ def test_kit_json_validates_against_the_schema(demo_config, public, name) -> Non
         "consent_graph_app_roles",
         "consent_url",
         "assignment_names",
+        "site_permissions",
+        "directory_roles",
+        "exchange_roles",
     ]
 
 
@@ -228,7 +232,7 @@ _DELETE = object()
         ("customer.tenant", "not a tenant!", "customer.tenant", "not a tenant"),
         ("graph_app_roles", "Sites.Read.All", "graph_app_roles", "expected a list"),
         ("consent_url", "http://evil.example/", "consent_url", "https"),
-        ("schema_version", 3, "schema_version", "upgrade xtenant"),
+        ("schema_version", 4, "schema_version", "upgrade xtenant"),
         ("schema_version", _DELETE, "schema_version", "missing"),
         (
             "roles[0].scope",

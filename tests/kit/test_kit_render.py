@@ -425,7 +425,7 @@ def test_kit_page_content(rendered: Path) -> None:
     ):
         assert needle in text, needle
     fab = (rendered / "fabrikam" / "index.html").read_text()
-    assert "Sites.Read.All" in fab and "Read items in all site collections" in fab
+    assert "Sites.Selected" in fab and "Access selected site collections" in fab
     assert "v2.0 admin-consent endpoint" in fab
 
 

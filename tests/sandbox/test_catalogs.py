@@ -1,6 +1,7 @@
 """The sandbox keeps its own copy of the product's role catalogs (it imports nothing from the
-product): ARM's built-in roles it enforces RBAC with, and Microsoft Graph's app roles its
-first-party service principal publishes. The copies must not drift from the product's."""
+product): ARM's built-in roles it enforces RBAC with, Microsoft Graph's app roles its
+first-party service principal publishes, and the Microsoft Entra built-in roles its
+``roleManagement/directory`` serves. The copies must not drift from the product's."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 COPIES = {
     "builtin_roles.json": "azure_roles.json",
     "graph_app_roles.json": "graph_app_roles.json",
+    "entra_roles.json": "entra_roles.json",
 }
 
 

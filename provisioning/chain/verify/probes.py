@@ -1,7 +1,8 @@
 """With ``probe=True``, one harmless call per resource kind the customer grants, with the
 token the exchange got: ``probe:arm`` (an ARM read of each role's scope when the role can
-read it), ``probe:logs`` (one marked record through the Logs Ingestion API) and
-``probe:graph`` (a read matching the granted Graph permission)."""
+read it), ``probe:logs`` (one marked record through the Logs Ingestion API),
+``probe:graph`` (a read matching the granted Graph permission) and, for the scoped grants,
+``probe:site``, ``probe:directory_role`` and ``probe:exchange`` (``scoped.py``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from provisioning.core.clouds import Cloud
 from ..diagnose import Diagnosis, diagnose
 from .apis import ARM_READ_APIS, PROVIDERS_API, ssl_verify
 from .report import Row
+from .scoped import probe_scoped
 from .session import Chain, Session, is_dcr, role_name
 
 # Graph permission (prefix) -> a harmless read it allows; the first match wins
@@ -130,6 +132,7 @@ def run_probes(
         )
     if customer.graph_app_roles:
         probe_graph(session, chain, cred, got.get("graph"))
+    probe_scoped(session, chain, cred, got.get("graph"))
 
 
 def probe_arm(

@@ -22,6 +22,9 @@ STEPS = (
     "probe:arm",
     "probe:logs",
     "probe:graph",
+    "probe:site",
+    "probe:directory_role",
+    "probe:exchange",
 )
 STATUSES = ("ok", "failed", "skipped")
 JWT_RX = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*")
@@ -115,7 +118,8 @@ class VerifyReport:
                              "principal_id": str | null},
                 "steps": [{
                   "step": "mi_token" | "home_exchange" | "exchange:arm" | "exchange:monitor"
-                          | "exchange:graph" | "probe:arm" | "probe:logs" | "probe:graph",
+                          | "exchange:graph" | "probe:arm" | "probe:logs" | "probe:graph"
+                          | "probe:site" | "probe:directory_role" | "probe:exchange",
                   "target": str | null,         # the scope, stream or Graph path probed
                   "status": "ok" | "failed" | "skipped",
                   "seconds": float,

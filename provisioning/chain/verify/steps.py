@@ -34,7 +34,7 @@ def needed_resources(customer: Customer, cloud: Cloud) -> list[tuple[str, str]]:
         role_name(g).lower().startswith("monitoring") and is_dcr(g.scope) for g in customer.roles
     ):
         out.append(("monitor", cloud.monitor_scope))
-    if customer.graph_app_roles:
+    if customer.graph_app_roles or customer.site_permissions or customer.directory_roles:
         out.append(("graph", cloud.graph_scope))
     return out
 

@@ -1,4 +1,5 @@
-"""Facts Microsoft publishes: Azure built-in roles and Microsoft Graph application permissions.
+"""Facts Microsoft publishes: Azure built-in roles, Microsoft Graph application permissions,
+Microsoft Entra built-in roles and Exchange Online application roles (``m365.py``).
 
 The data files are shipped inside the package (see ``README`` in the shared reference for
 where each value came from) and read lazily through ``importlib.resources`` so that they
@@ -202,14 +203,27 @@ class GraphCatalog:
 roles = RoleCatalog()
 graph = GraphCatalog()
 
+from provisioning.core.catalog.m365 import (  # noqa: E402  (its loaders need nothing above)
+    SITE_ROLES,
+    EntraRole,
+    ExchangeRole,
+    entra_roles,
+    exchange_roles,
+)
+
 __all__ = [
     "GRAPH_APP_ID",
     "PRIVILEGED_ROLE_NAMES",
     "ROLE_DEFINITION_TYPE",
+    "SITE_ROLES",
+    "EntraRole",
+    "ExchangeRole",
     "GraphAppRole",
     "GraphCatalog",
     "RoleCatalog",
     "RoleDef",
+    "entra_roles",
+    "exchange_roles",
     "graph",
     "role_definition_guid",
     "roles",

@@ -28,6 +28,10 @@ ROOTS = (
     "site",
     "permission",
     "directoryObject",
+    "list",
+    "listItem",
+    "unifiedRoleAssignment",
+    "unifiedRoleDefinition",
 )
 SCHEMA_FILE = Path(__file__).with_name("csdl.json")
 _NS = "{http://docs.oasis-open.org/odata/ns/edm}"

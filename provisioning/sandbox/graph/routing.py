@@ -1,6 +1,7 @@
 """Graph's path grammar and how ``urls.py``'s table is matched.
 
-A path below ``/v1.0`` is a list of segments; a segment may carry keys in parentheses
+A path below ``/v1.0`` is a list of segments (a ``{key}:/{path}[:]`` run is one segment:
+path-based addressing); a segment may carry keys in parentheses
 (``applications(appId='...')``, ``organization('id')``). In a route, ``{name}`` is an entity
 key, given either as the next segment (``applications/{id}``) or in parentheses on the
 collection segment (``applications(appId='...')``); handlers read it as a :class:`Key`. Segment
@@ -47,7 +48,7 @@ def parse_path(path: str) -> list[Seg]:
             buf += ch
     parts.append(buf)
     segs = []
-    for p in parts:
+    for p in _path_addressed(parts):
         if not p:
             continue
         m = re.match(r"^([^()]+)\((.*)\)$", p, re.S)
@@ -68,6 +69,32 @@ def parse_path(path: str) -> list[Seg]:
             keys[""] = unq
         segs.append(Seg(m.group(1), keys, p))
     return segs
+
+
+def _path_addressed(parts: list[str]) -> list[str]:
+    """Path-based addressing: ``sites/{hostname}:/{server-relative-path}`` (site-getbypath)
+    and ``.../root:/{path}:/...`` name one item by a path, which is one key, not segments. A
+    segment ending in ``:`` opens the path; it runs to the next segment ending in ``:`` (which
+    closes it) or to the end."""
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        p = parts[i]
+        if p.endswith(":") and len(p) > 1 and i + 1 < len(parts) and parts[i + 1]:
+            held = [p[:-1]]
+            i += 1
+            while i < len(parts):
+                q = parts[i]
+                i += 1
+                if q.endswith(":"):
+                    held.append(q[:-1])
+                    break
+                held.append(q)
+            out.append(held[0] + ":/" + "/".join(held[1:]))
+            continue
+        out.append(p)
+        i += 1
+    return out
 
 
 @dataclass

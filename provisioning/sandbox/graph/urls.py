@@ -16,6 +16,7 @@ from .responses.app_role_assignments import AppRoleAssignmentResponses
 from .responses.applications import ApplicationResponses
 from .responses.batch import BatchResponses
 from .responses.directory import DirectoryResponses
+from .responses.role_management import RoleManagementResponses
 from .responses.service_principals import ServicePrincipalResponses
 from .responses.sites import SiteResponses
 from .routing import GraphRoute
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 APP = "applications/{app}"
 SP = "servicePrincipals/{sp}"
+RM = "roleManagement/directory"
 
 
 def table(world: World, api: GraphApi) -> list[GraphRoute]:
@@ -34,6 +36,7 @@ def table(world: World, api: GraphApi) -> list[GraphRoute]:
     assignments = AppRoleAssignmentResponses(world, "appRoleAssignments")
     directory = DirectoryResponses(world)
     sites = SiteResponses(world)
+    rm = RoleManagementResponses(world)
     batch = BatchResponses(api)
     # fmt: off
     rows = [
@@ -86,7 +89,19 @@ def table(world: World, api: GraphApi) -> list[GraphRoute]:
         ("GET",    "sites/{site}/permissions",                              sites.list_permissions),
         ("POST",   "sites/{site}/permissions",                              sites.grant),
         ("GET",    "sites/{site}/permissions/{perm}",                       sites.get_permission),
+        ("PATCH",  "sites/{site}/permissions/{perm}",                       sites.update_permission),
         ("DELETE", "sites/{site}/permissions/{perm}",                       sites.revoke),
+        ("GET",    "sites/{site}/lists",                                    sites.list_lists),
+        ("GET",    "sites/{site}/lists/{list}",                             sites.get_list),
+        ("GET",    "sites/{site}/lists/{list}/items",                       sites.list_items),
+        ("POST",   "sites/{site}/lists/{list}/items",                       sites.add_item),
+        # Microsoft Entra roles: built-in definitions and assignments
+        ("GET",    RM + "/roleDefinitions",                                 rm.list_definitions),
+        ("GET",    RM + "/roleDefinitions/{definition}",                    rm.get_definition),
+        ("GET",    RM + "/roleAssignments",                                 rm.list_assignments),
+        ("POST",   RM + "/roleAssignments",                                 rm.create_assignment),
+        ("GET",    RM + "/roleAssignments/{assignment}",                    rm.get_assignment),
+        ("DELETE", RM + "/roleAssignments/{assignment}",                    rm.delete_assignment),
         # JSON batching (not inside a batch)
         ("POST",   "$batch",                                                batch.batch),
     ]

@@ -18,6 +18,7 @@ ids of owning service principals), ``_secrets`` (salted hashes of client secrets
 * ``service_principals.py``    service principals (first-party, from apps, managed identities)
 * ``assignments.py``           app role assignments, admin consent, the seeds' admins
 * ``sites.py``                 SharePoint sites and their grants, the organization
+* ``role_management.py``       Microsoft Entra role definitions and role assignments
 """
 
 from __future__ import annotations
@@ -27,11 +28,19 @@ from .applications import Applications
 from .assignments import AppRoleAssignments
 from .base import GRAPH_APP_ID, public
 from .federated_credentials import FederatedCredentials
+from .role_management import RoleManagement
 from .service_principals import ServicePrincipals
 from .sites import Sites
 
 __all__ = ["GRAPH_APP_ID", "Directory", "GraphError", "bad_value", "not_found", "public"]
 
 
-class Directory(Applications, FederatedCredentials, ServicePrincipals, AppRoleAssignments, Sites):
+class Directory(
+    Applications,
+    FederatedCredentials,
+    ServicePrincipals,
+    AppRoleAssignments,
+    Sites,
+    RoleManagement,
+):
     """``world.directory``."""

@@ -1,24 +1,35 @@
 """The tenant's ``organization`` (``Organization.Read.All`` / ``Organization.ReadWrite.All`` /
-``Directory.Read*``) and ``directoryObjects/getByIds`` (``Directory.Read.All``; the az CLI
-resolves ``--assignee`` with it)."""
+``Directory.Read*``, or a directory role allowing ``microsoft.directory/organization/
+standard/read``, such as Directory Readers) and ``directoryObjects/getByIds``
+(``Directory.Read.All``; the az CLI resolves ``--assignee`` with it)."""
 
 from __future__ import annotations
 
-from ..exceptions import GraphError, bad_value, not_found
+from ..exceptions import GraphError, bad_value, denied, not_found
 from ..models import public
 from .base import _EQ, ORG_READ, Call, GraphResponses, Out
 
+ORG_ACTION = "microsoft.directory/organization/standard/read"
+
 
 class DirectoryResponses(GraphResponses):
+    def _need_org_read(self, call: Call) -> None:
+        ctx = call.ctx
+        if ctx.has(ORG_READ):
+            return
+        if ctx.oid and ORG_ACTION in self.d.directory_role_actions(ctx.tid, ctx.oid):
+            return
+        raise denied()
+
     def list_organization(self, call: Call) -> Out:
-        call.ctx.need(ORG_READ)
+        self._need_org_read(call)
         org = self.d.organization(call.ctx.tid)
         return self._collection(
             call, [org], "organization", "organization", "Organization", {"id": _EQ}
         )
 
     def get_organization(self, call: Call) -> Out:
-        call.ctx.need(ORG_READ)
+        self._need_org_read(call)
         org = self.d.organization(call.ctx.tid)
         ref = call.keys["org"].value
         if ref.lower() != org["id"]:

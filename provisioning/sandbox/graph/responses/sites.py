@@ -1,9 +1,15 @@
-"""``/sites`` and a site's ``permissions`` (``Sites.Selected`` grants).
+"""``/sites``, a site's ``permissions`` (``Sites.Selected`` grants) and its ``lists``.
 
 ``Sites.Read.All`` / ``Sites.ReadWrite.All`` / ``Sites.Manage.All`` / ``Sites.FullControl.All``
 see every site; ``Sites.Selected`` sees only sites that granted the caller's app a
-``permission``; managing a site's permissions needs ``Sites.FullControl.All`` (or a
-``fullcontrol`` grant on that site).
+``permission`` (403 ``accessDenied`` on any other); managing a site's permissions needs
+``Sites.FullControl.All`` (or a ``fullcontrol`` grant on that site): site-post-permissions,
+permissions-selected-overview "What permissions do I need to manage permissions?".
+Writing content needs a write permission: ``Sites.ReadWrite.All`` (or higher), or
+``Sites.Selected`` with a ``write``, ``owner``, ``manage`` or ``fullcontrol`` role on the site
+("write: read and modify the metadata and contents of the resource"; ``read`` reads only).
+A site is named by id or by path (``sites/{hostname}:/{server-relative-path}``,
+site-getbypath); ``routing.py`` keeps such a path in one segment.
 """
 
 from __future__ import annotations
@@ -11,7 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..exceptions import GraphError
+from ..models.sites import WRITE_ROLES
 from .base import _EQ, SITES_ALL, Call, Ctx, GraphResponses, Out
+
+SITES_WRITE_ALL = {"Sites.ReadWrite.All", "Sites.Manage.All", "Sites.FullControl.All"}
 
 
 def access_denied() -> GraphError:
@@ -73,6 +82,9 @@ class SiteResponses(GraphResponses):
         if not isinstance(body, dict):
             raise GraphError(400, "invalidRequest", "Invalid request")
         idents = body.get("grantedToIdentities") or body.get("grantedToIdentitiesV2") or []
+        one = body.get("grantedToV2") or body.get("grantedTo")  # the newer single form
+        if not idents and isinstance(one, dict):
+            idents = [one]
         app = (
             (idents[0] or {}).get("application") if idents and isinstance(idents[0], dict) else None
         )
@@ -99,7 +111,65 @@ class SiteResponses(GraphResponses):
         _site, perm, context = self._permission(call)
         return Out(200, {"@odata.context": call.meta(context + "/$entity"), **perm})
 
+    def update_permission(self, call: Call) -> Out:
+        """``PATCH``: only ``roles`` may change (site-update-permission)."""
+        site, perm, context = self._permission(call)
+        body = call.json()
+        if (
+            not isinstance(body, dict)
+            or set(body) - {"roles"}
+            or not isinstance(body.get("roles"), list)
+        ):
+            raise GraphError(400, "invalidRequest", "Invalid request")
+        updated = self.d.update_site_grant(call.ctx.tid, site["id"], perm["id"], body["roles"])
+        return Out(200, {"@odata.context": call.meta(context + "/$entity"), **updated})
+
     def revoke(self, call: Call) -> Out:
         site, perm, _context = self._permission(call)
         self.d.revoke_site(call.ctx.tid, site["id"], perm["id"])
         return Out(204)
+
+    # ---- lists and their items ----------------------------------------------------------------
+    def _list(self, call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
+        site = self._site(call)
+        ref = call.keys["list"].value.lower()
+        lst = next(
+            (
+                x
+                for x in site.get("_lists", [])
+                if ref in (x["id"].lower(), x["name"].lower(), x["displayName"].lower())
+            ),
+            None,
+        )
+        if lst is None:
+            raise GraphError(404, "itemNotFound", "The specified list was not found")
+        return site, lst
+
+    def list_lists(self, call: Call) -> Out:
+        site = self._site(call)
+        context = f"sites('{site['id']}')/lists"
+        return self._collection(call, site.get("_lists", []), "list", context, "List", {"id": _EQ})
+
+    def get_list(self, call: Call) -> Out:
+        site, lst = self._list(call)
+        return self._entity(call, lst, "list", f"sites('{site['id']}')/lists")
+
+    def list_items(self, call: Call) -> Out:
+        site, lst = self._list(call)
+        context = f"sites('{site['id']}')/lists('{lst['id']}')/items"
+        return self._collection(call, lst["_items"], "listItem", context, "ListItem", {"id": _EQ})
+
+    def add_item(self, call: Call) -> Out:
+        """``POST .../lists/{list}/items`` with ``{"fields": {...}}``: a write."""
+        site, lst = self._list(call)
+        ctx = call.ctx
+        roles = self.d.site_roles(site, ctx.appid or "")
+        if not (ctx.has(SITES_WRITE_ALL) or (ctx.has("Sites.Selected") and roles & WRITE_ROLES)):
+            raise access_denied()
+        body = call.json()
+        fields = body.get("fields") if isinstance(body, dict) else None
+        if not isinstance(fields, dict):
+            raise GraphError(400, "invalidRequest", "Invalid request")
+        item = self.d.add_list_item(ctx.tid, site["id"], lst["id"], fields)
+        context = f"sites('{site['id']}')/lists('{lst['id']}')/items/$entity"
+        return Out(201, {"@odata.context": call.meta(context), **item})
