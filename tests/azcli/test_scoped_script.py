@@ -13,7 +13,7 @@ from azcli_env import Rest, run_kit_script
 from e2e_world import Home
 from test_kit_script import _consent
 
-from provisioning.core.runner import Options, customer_apply, customer_plan, home_facts
+from provisioning.core.runner import Options, customer_apply, customer_plan, home_state
 from provisioning.kit.model import load_kit
 from provisioning.kit.render import render_all
 
@@ -47,14 +47,14 @@ def test_scoped_grants_script_grants_what_customer_apply_grants(
     home = Home(sb, tmp_path, monkeypatch)
     assert home.apply().ok
     loaded = home.loaded()
-    facts, problems = home_facts(loaded, home.cloud)
-    assert not problems, problems
+    state = home_state(loaded, home.cloud)
+    assert not state.problems, state.problems
     render_all(
         loaded.config,
         home.cloud,
         tmp_path / "kits",
-        app_ids={k: v["app_id"] for k, v in facts.apps.items()},
-        identities=facts.identities,
+        app_ids=state.app_ids(),
+        identities=state.identity_ids(),
     )
     kit_dir = tmp_path / "kits" / "fabrikam"
     script = kit_dir / "scoped-grants.sh"

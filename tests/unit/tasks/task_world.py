@@ -41,6 +41,21 @@ def demo_config() -> Config:
     return load_config(REPO / "examples" / "sandbox.yaml").config
 
 
+def tenant_wide_demo_config(tmp: Path) -> Config:
+    """The demo world with Fabrikam on the tenant-wide Sites.Read.All (no site grants): the
+    shape the Graph-permission task tests are about (scoped grants have their own tests)."""
+    import re
+
+    text = (REPO / "examples" / "sandbox.yaml").read_text()
+    text = re.sub(
+        r"graph_app_roles: \[Sites\.Selected\][^\n]*", "graph_app_roles: [Sites.Read.All]", text
+    )
+    text = re.sub(r"\n    site_permissions:.*?(?=\n  - name: |\Z)", "", text, flags=re.S)
+    path = tmp / "tenant-wide.yaml"
+    path.write_text(text)
+    return load_config(path).config
+
+
 def context(config: Config | None = None, *, prune: bool = False, tenant: str = "") -> Context:
     cloud = clouds.PUBLIC
     return Context(

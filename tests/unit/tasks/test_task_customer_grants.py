@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
-from task_world import SP_ID, context, demo_config, fields, kit_for, shape
+from task_world import SP_ID, context, fields, kit_for, shape, tenant_wide_demo_config
 
 from provisioning.config import Config
 from provisioning.core.engine import UNKNOWN
@@ -12,7 +15,7 @@ from provisioning.customer.grants import GraphGrantsTask
 from provisioning.kit.model import KitGraphRole
 from provisioning.state import AppRoleGrant, GraphResource
 
-config = demo_config()  # examples/sandbox.yaml, as the demo runs it
+config = tenant_wide_demo_config(Path(tempfile.mkdtemp()))  # Sites.Read.All, no site grants
 
 SITES_READ = "332a536c-c7ef-4017-ab91-336970924f0d"
 DIRECTORY_RW = "19dbc75e-c2e2-444c-a770-ec69d8559fc7"

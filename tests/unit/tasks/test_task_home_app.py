@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from task_world import APP_ID, M365_APP_ID, context, demo_config, fields, shape
+import tempfile
+from pathlib import Path
+
+from task_world import (
+    APP_ID,
+    M365_APP_ID,
+    context,
+    fields,
+    shape,
+    tenant_wide_demo_config,
+)
 
 from provisioning.config import Config
 from provisioning.core.catalog import GRAPH_APP_ID
@@ -10,7 +20,7 @@ from provisioning.core.catalog import graph as graph_catalog
 from provisioning.home.app import MANAGED_TAG, MULTI_TENANT, AppTask
 from provisioning.state import AppState, ResourceAccess
 
-config = demo_config()  # examples/sandbox.yaml, as the demo runs it
+config = tenant_wide_demo_config(Path(tempfile.mkdtemp()))  # Sites.Read.All, no site grants
 
 OBJECT_ID = "0a1b2c3d-0000-4000-8000-0000000e0001"
 
