@@ -6,7 +6,6 @@ import pytest
 from bicep_parse import parse_bicep
 from bicep_reference import arm_type, check_body, graph_type
 
-
 SAMPLE = """\
 targetScope = 'subscription'
 extension microsoftGraphV1

@@ -23,7 +23,6 @@ HOME = BICEP / "home.bicep"
 EXAMPLE = REPO / "examples" / "sandbox.yaml"
 
 
-
 def _rel(path: Path) -> str:
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
