@@ -46,7 +46,7 @@ class AuthorizationResponses(ArmResponses):
 
     def list_role_definitions(self, req: Req, ctx: Ctx) -> Response:
         scope = self._definitions_scope(req, ctx)
-        return json_response({"value": self.arm.list_role_definitions(scope, req.q("$filter"))})
+        return self._list(req, self.arm.list_role_definitions(scope, req.q("$filter")))
 
     def get_role_definition(self, req: Req, ctx: Ctx) -> Response:
         scope = self._definitions_scope(req, ctx)
@@ -70,7 +70,7 @@ class AuthorizationResponses(ArmResponses):
     def list_role_assignments(self, req: Req, ctx: Ctx) -> Response:
         scope, tid = self._assignments_scope(req, ctx, "read")
         docs = self.arm.list_role_assignments(scope, tid, req.q("$filter"))
-        return json_response({"value": [strip(d) for d in docs]})
+        return self._list(req, [strip(d) for d in docs])
 
     def get_role_assignment(self, req: Req, ctx: Ctx) -> Response:
         scope, _tid = self._assignments_scope(req, ctx, "read")

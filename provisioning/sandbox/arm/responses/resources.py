@@ -40,7 +40,7 @@ class ResourceResponses(ArmResponses):
             if not self.arm.has_permission(ctx.tid, ctx.oid, doc["id"], f"{doc['type']}/read"):
                 continue
             value.append({k: v for k, v in self.arm.render(doc).items() if k in LISTED})
-        return json_response({"value": value})
+        return self._list(req, value)
 
     # ---- resource groups -------------------------------------------------------------------------
     def list_resource_groups(self, req: Req, ctx: Ctx) -> Response:
@@ -50,7 +50,7 @@ class ResourceResponses(ArmResponses):
             for rg in self.arm.resource_groups(req.params["sub"])
             if self.arm.has_permission(ctx.tid, ctx.oid, rg["id"], action)
         ]
-        return json_response({"value": value})
+        return self._list(req, value)
 
     def _group(self, req: Req, ctx: Ctx, verb: str) -> tuple[str, str]:
         sub, rg = req.params["sub"], req.params["rg"]
@@ -135,7 +135,7 @@ class ResourceResponses(ArmResponses):
             docs = [d for d in docs if d["id"].lower().startswith(prefix)]
         if not whole:
             docs = [d for d in docs if self.arm.has_permission(ctx.tid, ctx.oid, d["id"], action)]
-        return json_response({"value": [self.arm.render(d) for d in docs]})
+        return self._list(req, [self.arm.render(d) for d in docs])
 
     def _target(self, req: Req, ctx: Ctx, verb: str) -> tuple[Rid, str, str]:
         """(id, path, lower-case type) of the resource, once the caller may ``verb`` it."""
