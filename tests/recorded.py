@@ -42,9 +42,31 @@ LRO_HEADERS = ("azure-asyncoperation", "location", "retry-after")
 USER_DATA = {"tags"}  # values a caller chose: not the service's shape
 KEYED_MAPS = {"userAssignedIdentities"}  # keys are resource ids; values have a shape
 
-# (recording, interaction index, difference) -> why it is accepted. A difference is the
-# string ``compare`` produces; an accepted difference that no longer occurs fails the test too.
-ACCEPTED: dict[tuple[str, int, str], str] = {}
+# (recording, interaction index or None for any, difference) -> why it is accepted. A difference
+# is the string ``compare`` produces; an accepted difference that never occurs fails the test.
+INSTANCE_VIEW = (
+    "$expand=instanceView: a VM's instance view (power state, VM agent, disks' and boot "
+    "diagnostics' status) is not modelled; the sandbox runs no machines"
+)
+SP_CREATED = (
+    "servicePrincipal.createdDateTime: Graph v1.0 answered it in 2022, but Graph's v1.0 schema "
+    "does not declare it (msgraph-metadata f54f11b6; only beta does) and the sandbox serves "
+    "declared properties only (test_graph_conformance checks that)"
+)
+ACCEPTED: dict[tuple[str, int | None, str], str] = {
+    ("test_vm_msi", 9, "missing key properties.instanceView"): INSTANCE_VIEW,
+    ("test_vm_msi", 20, "missing key properties.instanceView"): INSTANCE_VIEW,
+    ("test_vm_msi", 30, "missing key properties.instanceView"): INSTANCE_VIEW,
+    ("test_vm_explicit_msi", 12, "missing key properties.instanceView"): INSTANCE_VIEW,
+    ("test_vm_explicit_msi", 23, "missing key properties.instanceView"): INSTANCE_VIEW,
+    ("test_service_principal_scenario", None, "missing key createdDateTime"): SP_CREATED,
+    ("test_service_principal_scenario", None, "missing key value[].createdDateTime"): SP_CREATED,
+}
+
+
+def accepted(name: str, index: int, difference: str) -> str | None:
+    """Why a difference is accepted (None: it is not)."""
+    return ACCEPTED.get((name, index, difference)) or ACCEPTED.get((name, None, difference))
 
 
 @dataclass
@@ -168,6 +190,8 @@ class Replay:
             for r, v in zip(recorded, live, strict=True):
                 self.learn(r, v)
         elif isinstance(recorded, str) and isinstance(live, str):
+            if recorded.startswith(("http", "/")):  # a URL: its path, not its query's tokens
+                recorded, live = recorded.split("?", 1)[0], live.split("?", 1)[0]
             rec, got = GUID.findall(recorded), GUID.findall(live)
             if len(rec) == len(got):
                 for r, g in zip(rec, got, strict=True):
@@ -177,9 +201,22 @@ class Replay:
     # -- setup ------------------------------------------------------------------------------------
     def setup(self, step: dict[str, Any], rec: dict[str, Any]) -> None:
         world = self.sb.world
-        if "resource_group" in step:
+        if "resource_group" in step:  # with the tags the recorded group carried
             rg = step["resource_group"]
-            world.arm.put_resource_group(self.sub, rg["name"], rg["location"])
+            tags = next(
+                (
+                    x["response"].get("tags")
+                    for x in rec["interactions"]
+                    if x["method"] == "GET"
+                    and x["uri"]
+                    .split("?")[0]
+                    .lower()
+                    .endswith("/resourcegroups/" + rg["name"].lower())
+                    and isinstance(x["response"], dict)
+                ),
+                None,
+            )
+            world.arm.put_resource_group(self.sub, rg["name"], rg["location"], tags=tags)
         elif "seed_from" in step:  # a resource made by a call not replayed, as recorded
             x = _interaction(rec, step["seed_from"])
             rid = self.sub_text(x["uri"]).split(self.sb.info["arm"], 1)[1].split("?", 1)[0]
@@ -194,6 +231,11 @@ class Replay:
             if "service_principal" in step:
                 sp = world.directory.create_sp(self.tid, {"appId": app["appId"]})
                 self.ids[spec["id"].lower()] = sp["id"]
+        elif "role_assignment" in step:
+            ra = self.sub_json(step["role_assignment"])
+            world.arm.put_role_assignment(
+                ra["scope"], ra["name"], ra, caller=None, check_principal=False, settled=True
+            )
         elif "settings" in step:
             self.sb.settings(**step["settings"])
         elif "fault" in step:
@@ -232,15 +274,15 @@ class Replay:
                 if h in x["headers"] and h in r.headers:
                     self.learn(x["headers"][h], r.headers[h])
             diffs = compare(x, r.status_code, r.headers, body)
-            accepted = [d for d in diffs if (name, x["index"], d) in ACCEPTED]
-            unexplained = [d for d in diffs if d not in accepted]
+            known = [d for d in diffs if accepted(name, x["index"], d)]
+            unexplained = [d for d in diffs if d not in known]
             out.compared += 1
             if not unexplained:
                 out.matched += 1
             if unexplained:
                 out.differences[x["index"]] = unexplained
-            if accepted:
-                out.accepted[x["index"]] = accepted
+            if known:
+                out.accepted[x["index"]] = known
         return out
 
 
@@ -260,7 +302,7 @@ def _writable(doc: dict[str, Any]) -> dict[str, Any]:
         body["identity"] = {
             "type": ident.get("type"),
             **(
-                {"userAssignedIdentities": dict.fromkeys(ident["userAssignedIdentities"], {})}
+                {"userAssignedIdentities": {k: {} for k in ident["userAssignedIdentities"]}}
                 if ident.get("userAssignedIdentities")
                 else {}
             ),

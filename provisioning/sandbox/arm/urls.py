@@ -100,6 +100,7 @@ def table(world: World) -> list[tuple[str, str, ArmHandler]]:
         ("DELETE", RG,                                                              res.delete_resource_group),
         ("GET",    RG + "/resources",                                               res.list_resources),
         # resources of the types with rules of their own (models/msi.py, compute.py, insights.py)
+        ("POST",   RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}/listAssociatedResources", res.list_associated_resources),
         *_typed(res, UAMI),
         *_typed(res, FIC),
         *_typed(res, VM),

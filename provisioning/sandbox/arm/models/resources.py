@@ -23,6 +23,7 @@ from ..ids import (
     strip,
 )
 from .base import RES, RGS, SUBS, ArmModel
+from .compute import VM_ETAG_SINCE, vm_etag
 
 # properties the server owns and a PUT does not clear
 _READONLY_PROPS = {
@@ -312,6 +313,7 @@ class Resources(ArmModel):
             doc["properties"]["provisioningState"] = "Succeeded"
         doc["_modified"] = now
         doc["_modifiedBy"] = caller
+        doc["_version"] = int(doc.get("_version", 0)) + 1  # what a VM's etag counts
         self.store.put(RES, rid.key(), doc)
         return doc, existing is None
 
@@ -329,11 +331,17 @@ class Resources(ArmModel):
         self._delete_assignments_below(doc["id"])
         return doc
 
-    def render(self, doc: Doc) -> Doc:
-        """The wire form of a stored resource (computed fields filled in)."""
+    def render(self, doc: Doc, api_version: str | None = None) -> Doc:
+        """The wire form of a stored resource (computed fields filled in), as the api-version
+        the client asked for shows it."""
         out = strip(doc)
-        if doc.get("_type", "") == DCE.lower():
+        tlow = doc.get("_type", "")
+        if tlow == DCE.lower():
             out = self._render_dce(doc, out)
+        elif tlow == UAMI.lower():
+            out = self._render_uami(doc, out, api_version)
+        elif tlow == VM.lower() and api_version and api_version >= VM_ETAG_SINCE:
+            out["etag"] = vm_etag(doc)
         return out
 
 

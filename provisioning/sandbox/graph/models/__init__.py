@@ -18,6 +18,7 @@ ids of owning service principals), ``_secrets`` (salted hashes of client secrets
 * ``service_principals.py``    service principals (first-party, from apps, managed identities)
 * ``assignments.py``           app role assignments, admin consent, the seeds' admins
 * ``sites.py``                 SharePoint sites and their grants, the organization
+* ``deleted_items.py``         soft-deleted applications and service principals (30 days)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..exceptions import GraphError, bad_value, not_found
 from .applications import Applications
 from .assignments import AppRoleAssignments
 from .base import GRAPH_APP_ID, public
+from .deleted_items import DeletedItems
 from .federated_credentials import FederatedCredentials
 from .service_principals import ServicePrincipals
 from .sites import Sites
@@ -33,5 +35,7 @@ from .sites import Sites
 __all__ = ["GRAPH_APP_ID", "Directory", "GraphError", "bad_value", "not_found", "public"]
 
 
-class Directory(Applications, FederatedCredentials, ServicePrincipals, AppRoleAssignments, Sites):
+class Directory(
+    Applications, FederatedCredentials, ServicePrincipals, AppRoleAssignments, Sites, DeletedItems
+):
     """``world.directory``."""
