@@ -329,7 +329,9 @@ class ArmResponses:
             query = [(k, v) for k, v in req.request.query_params.multi_items()]
             query = [(k, v) for k, v in query if k.lower() != "$skiptoken"]
             query.append(("$skipToken", _token(end)))
-            body["nextLink"] = f"{req.base_url()}{req.request.url.path}?{urlencode(query)}"
+            body["nextLink"] = (
+                f"{req.base_url()}{req.request.url.path}?{urlencode(query, safe='$')}"
+            )
         return json_response(body)
 
     # ---- long-running operations -------------------------------------------------------------
