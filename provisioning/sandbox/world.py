@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,8 @@ class World:
         self.log = RequestLog()
         self.tenants = Tenants(self.store)
         self.hosts: dict[str, dict[str, Any]] = {}  # filled by the identity service
+        # called when what sandbox.json lists (tenants, hosts) changes; the server rewrites it
+        self.on_info_change: Callable[[], Any] = lambda: None
         # one model per service; imported here so each package stays self-contained
         from .arm.models import Arm
         from .entra.models import Entra

@@ -13,6 +13,7 @@ from ..ids import (
     DCE,
     DCR,
     FIC,
+    HOST_KINDS,
     UAMI,
     VM,
     Doc,
@@ -315,6 +316,8 @@ class Resources(ArmModel):
         doc["_modifiedBy"] = caller
         doc["_version"] = int(doc.get("_version", 0)) + 1  # what a VM's etag counts
         self.store.put(RES, rid.key(), doc)
+        if existing is None and tlow in HOST_KINDS:
+            self.world.on_info_change()  # a new host: sandbox.json lists it
         return doc, existing is None
 
     def delete_resource(self, rid: Rid) -> Doc | None:
@@ -329,6 +332,8 @@ class Resources(ArmModel):
         self._release_identities(doc)
         self.store.delete(RES, rid.key())
         self._delete_assignments_below(doc["id"])
+        if doc.get("_type") in HOST_KINDS:
+            self.world.on_info_change()
         return doc
 
     def render(self, doc: Doc, api_version: str | None = None) -> Doc:

@@ -2,7 +2,7 @@
 role assignments, SharePoint sites and organizations, with Microsoft Entra's rules.
 
 State and rules only (moto's *model*); ``responses/`` parses Graph requests and renders
-Graph responses. Other services use the methods listed in ``sandbox/CONTRACT.md``
+Graph responses. Other services use the methods listed in ``sandbox/README.md``
 (``Directory`` section). Every object lives in one tenant (``_tenant``); an application is
 also found globally by its ``appId`` (``_tenant`` is then its home tenant).
 
