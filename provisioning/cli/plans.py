@@ -16,7 +16,13 @@ from provisioning.cli.output import Printer
 if TYPE_CHECKING:
     from provisioning.core.engine import Outcome
 
-_DONE = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced"}
+_DONE = {
+    "create": "created",
+    "update": "updated",
+    "delete": "deleted",
+    "replace": "replaced",
+    "restore": "restored",
+}
 
 
 def show_plan(printer: Printer, outcome: Outcome, output: PlanFmt, title: str) -> None:

@@ -16,7 +16,7 @@ from provisioning.core.catalog import GRAPH_APP_ID
 from provisioning.core.catalog import graph as graph_catalog
 from provisioning.core.engine import UNKNOWN, Context, Task
 from provisioning.core.errors import TaskError, message_of, status_of
-from provisioning.core.graph import sp_by_app_id
+from provisioning.core.graph import every_page, sp_by_app_id
 from provisioning.core.plan import Action, Change, FieldChange
 from provisioning.kit.model import Kit, KitGraphRole
 
@@ -54,6 +54,7 @@ class GraphGrantsTask(Task):
             page = await graph.service_principals.by_service_principal_id(
                 self.sp
             ).app_role_assignments.get()
+            held = await every_page(graph, page)
         except TaskError:
             raise
         except Exception as e:
@@ -61,7 +62,7 @@ class GraphGrantsTask(Task):
                 raise TaskError(self.address, _denied(self.kit)) from None
             raise
         declared = {r.id for r in self.kit.graph_app_roles}
-        for a in (page.value or []) if page else []:
+        for a in held:
             if str(a.resource_id) != str(self.graph_sp.id):
                 continue
             if str(a.app_role_id) in declared:

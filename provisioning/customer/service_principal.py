@@ -10,7 +10,13 @@ from typing import Any
 
 from provisioning.core.engine import Context, Task
 from provisioning.core.errors import TaskError, code_of, is_not_found, message_of, status_of
-from provisioning.core.graph import prefer_create_if_missing, sp_by_app_id
+from provisioning.core.graph import (
+    deleted_objects,
+    deleted_on,
+    prefer_create_if_missing,
+    restore_deleted,
+    sp_by_app_id,
+)
 from provisioning.core.plan import Action, Change, FieldChange
 from provisioning.kit.model import Kit
 
@@ -26,6 +32,7 @@ class CustomerSpTask(Task):
         self.stage = 1 if remove else 0  # created first, removed last
         self.address = f"{label(kit)}.service_principal"
         self.observed: Any = None
+        self.deleted: Any = None  # ours, soft-deleted (Entra's deleted items)
 
     async def observe(self, ctx: Context) -> None:
         self.observed = None
@@ -36,6 +43,11 @@ class CustomerSpTask(Task):
                 raise TaskError(self.address, _denied(self.kit)) from None
             if not is_not_found(e):
                 raise
+        self.deleted = None
+        if self.observed is None and not self.remove:
+            gone = await deleted_objects(ctx.clients.graph, "servicePrincipal")
+            ours = [x for x in gone if (x.app_id or "").lower() == self.kit.app_id.lower()]
+            self.deleted = ours[-1] if ours else None
         tenant = self.kit.customer.tenant
         if self.observed is not None:
             ctx.facts.principals[tenant] = self.observed.id
@@ -62,6 +74,28 @@ class CustomerSpTask(Task):
             ]
         if self.observed is not None:
             return [Change(self.address, self.kind, Action.NOOP)]
+        if self.deleted is not None:
+            gone = self.deleted
+            return [
+                Change(
+                    self.address,
+                    self.kind,
+                    Action.RESTORE,
+                    [
+                        FieldChange("appId", None, app.app_id),
+                        FieldChange("objectId", None, gone.id),
+                        FieldChange("deletedDateTime", deleted_on(gone), None),
+                    ],
+                    note=(
+                        f"found in this tenant's deleted items (deleted {deleted_on(gone)}, "
+                        "restorable for 30 days): restored as it was, with its object id; a new "
+                        "one would leave it there as a second object. For a new one instead, "
+                        f"delete it for good first: DELETE {ctx.cloud.graph_v1}/directory/"
+                        f"deletedItems/{gone.id}"
+                    ),
+                    apply=lambda: self._restore(ctx),
+                )
+            ]
         return [
             Change(
                 self.address,
@@ -103,6 +137,10 @@ class CustomerSpTask(Task):
                     ),
                 ) from None
             raise
+
+    async def _restore(self, ctx: Context) -> None:
+        await restore_deleted(ctx.clients.graph, self.deleted.id)
+        ctx.facts.principals[self.kit.customer.tenant] = str(self.deleted.id)
 
     async def _delete(self, ctx: Context) -> None:
         try:

@@ -14,6 +14,7 @@ from typing import Any
 from provisioning.core import armid
 from provisioning.core.clouds import Cloud
 from provisioning.core.errors import status_of
+from provisioning.core.graph import every_page
 from provisioning.core.signin import SignedIn, WrongTenantError, check_tenant, how_to_sign_in
 from provisioning.kit.model import Kit
 
@@ -44,7 +45,7 @@ async def establish(
 
 async def _verified_domains(graph: Any, who: SignedIn, cloud: Cloud, tenant: str) -> set[str]:
     try:
-        page = await graph.organization.get()
+        orgs = await every_page(graph, await graph.organization.get())
     except Exception as e:
         if status_of(e) == 403:
             raise WrongTenantError(
@@ -55,7 +56,7 @@ async def _verified_domains(graph: Any, who: SignedIn, cloud: Cloud, tenant: str
             ) from None
         raise
     out: set[str] = set()
-    for org in (page.value or []) if page else []:
+    for org in orgs:
         if str(org.id or "").lower() != who.tenant_id:
             continue
         out.update((d.name or "").lower() for d in org.verified_domains or [])

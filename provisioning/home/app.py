@@ -15,8 +15,11 @@ from provisioning.core.errors import TaskError, is_not_found, status_of
 from provisioning.core.graph import (
     app_by_app_id,
     app_by_unique_name,
+    deleted_objects,
+    deleted_on,
     graph_permission_hint,
     prefer_create_if_missing,
+    restore_deleted,
 )
 from provisioning.core.plan import Action, Change, FieldChange
 
@@ -103,6 +106,7 @@ class AppTask(Task):
         self.app = app
         self.address = f"home.app[{app.key}]"
         self.observed: Any = None
+        self.deleted: Any = None  # the app, soft-deleted (Entra's deleted items)
 
     async def observe(self, ctx: Context) -> None:
         graph = ctx.clients.graph
@@ -137,6 +141,14 @@ class AppTask(Task):
                         f"{self.observed.unique_name!r} (it cannot change); set unique_name to that"
                     ),
                 )
+        self.deleted = None
+        if self.observed is None and not self.app.adopt_app_id:
+            # a deleted app keeps its uniqueName for 30 days: creating another is refused, and
+            # restoring it keeps its appId, which every customer's consent and kit name
+            gone = await deleted_objects(graph, "application")
+            self.deleted = next(
+                (a for a in gone if (a.unique_name or "") == self.app.unique_name), None
+            )
         if self.observed is not None:
             ctx.facts.apps[self.app.key] = {
                 "object_id": self.observed.id,
@@ -145,6 +157,28 @@ class AppTask(Task):
 
     def changes(self, ctx: Context) -> list[Change]:
         desired = desired_state(self.app)
+        if self.observed is None and self.deleted is not None:
+            gone = self.deleted
+            return [
+                Change(
+                    self.address,
+                    self.kind,
+                    Action.RESTORE,
+                    [
+                        FieldChange("uniqueName", None, self.app.unique_name),
+                        FieldChange("appId", None, gone.app_id),
+                        FieldChange("deletedDateTime", deleted_on(gone), None),
+                    ],
+                    note=(
+                        f"found in Entra's deleted items (deleted {deleted_on(gone)}, restorable "
+                        "for 30 days): restored with its appId, which customers' consents and "
+                        "kits name; its service principal is restored separately. For a new app "
+                        "instead (a new appId: every kit must be sent again), delete it for good "
+                        f"first: DELETE {ctx.cloud.graph_v1}/directory/deletedItems/{gone.id}"
+                    ),
+                    apply=lambda: self._restore(ctx),
+                )
+            ]
         if self.observed is None:
             return [
                 Change(
@@ -181,6 +215,10 @@ class AppTask(Task):
                 apply=lambda: self._upsert(ctx, desired, have["tags"]),
             )
         ]
+
+    async def _restore(self, ctx: Context) -> None:
+        await restore_deleted(ctx.clients.graph, self.deleted.id)
+        await self._upsert(ctx, desired_state(self.app), list(self.deleted.tags or []))
 
     async def _upsert(self, ctx: Context, desired: dict[str, Any], tags: list[str]) -> None:
         graph = ctx.clients.graph

@@ -14,7 +14,7 @@ from typing import Any
 
 from provisioning.core.engine import UNKNOWN, Context, Task
 from provisioning.core.errors import TaskError, status_of
-from provisioning.core.graph import graph_permission_hint
+from provisioning.core.graph import every_page, graph_permission_hint
 from provisioning.core.plan import Action, Change, FieldChange
 
 from ..config import App
@@ -69,6 +69,7 @@ class FicsTask(Task):
             page = await ctx.clients.graph.applications.by_application_id(
                 app["object_id"]
             ).federated_identity_credentials.get()
+            items = await every_page(ctx.clients.graph, page)
         except Exception as e:
             if status_of(e) == 403:
                 raise TaskError(
@@ -77,7 +78,6 @@ class FicsTask(Task):
                     + graph_permission_hint(ctx.cfg.home.tenant_id),
                 ) from None
             raise
-        items = list(page.value or []) if page else []
         self.observed = [
             Fic(f.name or "", f.issuer or "", f.subject or "", tuple(f.audiences or []), f.id)
             for f in items

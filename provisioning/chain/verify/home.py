@@ -106,10 +106,18 @@ def read_home_facts(
                 facts.app_names[app.key] = doc.get("displayName") or app.display_name
                 facts.app_in_home[app.key] = True
                 f = graph(f"applications/{doc['id']}/federatedIdentityCredentials")
+                items = f.json().get("value", []) if f.status_code == 200 else []
+                while f.status_code == 200 and f.json().get("@odata.nextLink"):
+                    # every page (learn.microsoft.com/graph/paging)
+                    f = http.get(
+                        f.json()["@odata.nextLink"],
+                        headers={"Authorization": f"Bearer {tok[cloud.graph_scope]}"},
+                    )
+                    items += f.json().get("value", []) if f.status_code == 200 else []
                 if f.status_code == 200:
                     facts.fics[app.key] = [
                         {k: x.get(k) for k in ("name", "issuer", "subject", "audiences")}
-                        for x in f.json().get("value", [])
+                        for x in items
                     ]
                 else:
                     facts.notes.append(
