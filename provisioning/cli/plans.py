@@ -96,6 +96,10 @@ def apply_flow(
         raise typer.Exit(exitcodes.ERROR)
     if output is not Fmt.json:
         printer.summary(outcome.applied_summary(), ok=True)
+        from provisioning.chain.verify.propagation import after_apply
+
+        for line in after_apply(outcome.applied):
+            printer.line(line)
 
 
 def _confirm_privileged(

@@ -73,13 +73,13 @@ IMPLEMENTED = {
     "RoleDefinitions_Get",
     "RoleDefinitions_GetById",
     "RoleDefinitions_List",
+    "Permissions_ListForResourceGroup",
+    "Permissions_ListForResource",
 }
 NOT_IMPLEMENTED = {
     "Operations_List": "static operation catalogue of the MSI provider",
     "RoleDefinitions_CreateOrUpdate": "custom roles",
     "RoleDefinitions_Delete": "custom roles",
-    "Permissions_ListForResourceGroup": "effective-permissions API",
-    "Permissions_ListForResource": "effective-permissions API",
 }
 
 

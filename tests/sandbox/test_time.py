@@ -92,6 +92,21 @@ def test_data_plane_propagation_may_be_longer(sb: Any) -> None:
         )
         is False
     )  # MMP has no such action
+    # ARM already lists the grant among the principal's own permissions (no role needed)
+    cred = sb.secret_credential("litware", p["client_id"], p["client_secret"])
+    import httpx
+
+    mine = httpx.get(
+        f"{sb.info['arm']}{dcr}/providers/Microsoft.Authorization/permissions",
+        params={"api-version": "2022-04-01"},
+        headers={
+            "Authorization": f"Bearer {cred.get_token('https://management.azure.com/.default').token}"
+        },
+        verify=sb.info["ca_bundle"],
+    )
+    cred.close()
+    assert mine.status_code == 200
+    assert any(action in e["dataActions"] for e in mine.json()["value"])
     sb.settings(clock_offset_s=1801)
     assert world.arm.has_permission(tid, p["principal_id"], dcr, action, data=True)
 

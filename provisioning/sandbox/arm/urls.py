@@ -80,6 +80,7 @@ def table(world: World) -> list[tuple[str, str, ArmHandler]]:
         ("GET",    AUTHZ + "/roleAssignments/{name}",                               authz.get_role_assignment),
         ("PUT",    AUTHZ + "/roleAssignments/{name}",                               authz.put_role_assignment),
         ("DELETE", AUTHZ + "/roleAssignments/{name}",                               authz.delete_role_assignment),
+        ("GET",    AUTHZ + "/permissions",                                          authz.list_permissions),
         # Microsoft.Resources: the tenant
         ("GET",    "/",                                                             tenant.root),
         ("GET",    "/subscriptions",                                                tenant.list_subscriptions),

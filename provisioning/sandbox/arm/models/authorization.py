@@ -42,6 +42,25 @@ class Authorization(ArmModel):
                 return True
         return False
 
+    def permissions_of(self, tid: str, principal_id: str, scope: str) -> list[Doc]:
+        """The permissions of each role the principal holds at ``scope`` or above, as listed
+        (propagated or not)."""
+        out = []
+        for ra in self._assignments_of(tid, (principal_id or "").lower()):
+            if not rbac.scope_covers(ra["properties"]["scope"], scope):
+                continue
+            role = rbac.role_by_id(rbac.role_guid_of(ra["properties"]["roleDefinitionId"]))
+            if role is not None:
+                out.append(
+                    {
+                        "actions": list(role.get("actions", [])),
+                        "notActions": list(role.get("notActions", [])),
+                        "dataActions": list(role.get("dataActions", [])),
+                        "notDataActions": list(role.get("notDataActions", [])),
+                    }
+                )
+        return out
+
     def has_any_assignment(self, tid: str, principal_id: str, scope: str) -> bool:
         """Whether the principal has any role at, above or below ``scope`` (subscription listing)."""
         pid = principal_id.lower()
