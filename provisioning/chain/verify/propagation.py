@@ -165,7 +165,5 @@ def after_apply(changes: list[Any]) -> list[str]:
     longest = max(d.seconds for _, d in out)
     lines = ["still propagating (Azure honours new grants after a while):"]
     lines += [f"  {a}: {d.expected} ({d.what}: {d.source})" for a, d in out]
-    lines.append(
-        f"`xtenant verify --probe --wait {human(longest).replace(' ', '')}` waits for them"
-    )
+    lines.append(f"`xtenant verify --probe --wait {longest // 60}m` waits for them")
     return lines
