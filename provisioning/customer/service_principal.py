@@ -14,7 +14,6 @@ from provisioning.core.graph import (
     deleted_objects,
     deleted_on,
     prefer_create_if_missing,
-    restore_deleted,
     sp_by_app_id,
 )
 from provisioning.core.plan import Action, Change, FieldChange
@@ -74,28 +73,6 @@ class CustomerSpTask(Task):
             ]
         if self.observed is not None:
             return [Change(self.address, self.kind, Action.NOOP)]
-        if self.deleted is not None:
-            gone = self.deleted
-            return [
-                Change(
-                    self.address,
-                    self.kind,
-                    Action.RESTORE,
-                    [
-                        FieldChange("appId", None, app.app_id),
-                        FieldChange("objectId", None, gone.id),
-                        FieldChange("deletedDateTime", deleted_on(gone), None),
-                    ],
-                    note=(
-                        f"found in this tenant's deleted items (deleted {deleted_on(gone)}, "
-                        "restorable for 30 days): restored as it was, with its object id; a new "
-                        "one would leave it there as a second object. For a new one instead, "
-                        f"delete it for good first: DELETE {ctx.cloud.graph_v1}/directory/"
-                        f"deletedItems/{gone.id}"
-                    ),
-                    apply=lambda: self._restore(ctx),
-                )
-            ]
         return [
             Change(
                 self.address,
@@ -106,7 +83,7 @@ class CustomerSpTask(Task):
                     FieldChange("displayName", None, app.display_name),
                     FieldChange("publisher tenant", None, self.kit.home.tenant_id),
                 ],
-                note="this is what admin consent creates",
+                note=self._create_note(ctx),
                 apply=lambda: self._create(ctx),
             )
         ]
@@ -138,9 +115,19 @@ class CustomerSpTask(Task):
                 ) from None
             raise
 
-    async def _restore(self, ctx: Context) -> None:
-        await restore_deleted(ctx.clients.graph, self.deleted.id)
-        ctx.facts.principals[self.kit.customer.tenant] = str(self.deleted.id)
+    def _create_note(self, ctx: Context) -> str:
+        """What admin consent does — and, when one of ours waits in deleted items, that this
+        makes a second object, and how to restore that one instead."""
+        if self.deleted is None:
+            return "this is what admin consent creates"
+        gone = self.deleted
+        return (
+            f"a service principal of this app is in the tenant's deleted items (objectId {gone.id}, "
+            f"deleted {deleted_on(gone)}; restorable for 30 days): this makes a new one beside "
+            "it. To restore that one instead (same object id; role assignments made for it work "
+            f"again): az rest --method POST --url {ctx.cloud.graph_v1}/directory/deletedItems/"
+            f"{gone.id}/restore — then plan again"
+        )
 
     async def _delete(self, ctx: Context) -> None:
         try:

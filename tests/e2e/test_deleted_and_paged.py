@@ -68,9 +68,11 @@ def test_a_deleted_app_is_restored_not_made_again(
     assert not home.plan().plan.has_changes
 
 
-def test_a_deleted_service_principal_is_restored_not_made_again(
+def test_a_deleted_service_principal_is_named_with_its_restore(
     fresh_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Re-onboarding makes a new service principal (tests/e2e/test_trust.py), but never
+    silently: the plan names the one in deleted items and how to restore it instead."""
     home = Home(fresh_sandbox, tmp_path, monkeypatch)
     assert home.apply().ok
     kit = _kit(home, "litware")
@@ -80,14 +82,16 @@ def test_a_deleted_service_principal_is_restored_not_made_again(
     assert raw.graph("DELETE", f"servicePrincipals/{sp['id']}").status_code == 204
     plan = customer_plan(kit, home.cloud, Options())
     (change,) = [c for c in plan.plan.pending if c.address.endswith(".service_principal")]
-    assert change.action is Action.RESTORE and sp["id"] in (change.note or "")
-    out = customer_apply(kit, home.cloud, Options())
-    assert out.ok, out.failures
-    back = raw.graph("GET", f"servicePrincipals(appId='{kit.app_id}')").json()
-    assert back["id"] == sp["id"]
+    assert change.action is Action.CREATE
+    note = change.note or ""
+    assert "deleted items" in note and sp["id"] in note and "makes a new one" in note
+    restore = f"directory/deletedItems/{sp['id']}/restore"
+    assert restore in note
+    assert raw.graph("POST", restore).status_code == 200  # the recovery the plan offers
+    again = customer_plan(kit, home.cloud, Options())
+    assert not again.plan.has_changes  # the restored principal holds its role again
     listed = raw.graph("GET", "servicePrincipals", params={"$filter": f"appId eq '{kit.app_id}'"})
-    assert len(listed.json()["value"]) == 1
-    assert not customer_plan(kit, home.cloud, Options()).plan.has_changes
+    assert [x["id"] for x in listed.json()["value"]] == [sp["id"]]
 
 
 # ---- paging ----------------------------------------------------------------------------------------
