@@ -72,7 +72,7 @@ class CustomerStatus:
     side: str  # "customer" (their admin acts) or "managed" (this pipeline acts)
     kit: str  # current | outdated | missing | written | offboarded | undeclared | unsafe
     consent: str = "unknown"  # yes | no | unknown
-    roles: str = "unknown"  # ok | missing: ... | unknown
+    roles: str = "unknown"  # ok | missing: ... | propagating: ... (status --live) | unknown
     verified_at: str | None = None
     changes: list[dict[str, Any]] = field(default_factory=list)  # customer-side plan (pending)
     applied: list[dict[str, Any]] = field(default_factory=list)  # customer-side changes made
@@ -96,6 +96,8 @@ class CustomerStatus:
             return "send kit: waiting for admin consent"
         if self.roles.startswith("missing"):
             return "ask for " + self.roles[len("missing: ") :]
+        if self.roles.startswith("propagating"):
+            return "wait: granted, not honoured yet (" + self.roles[len("propagating: ") :] + ")"
         if self.consent == "yes" and self.roles in ("ok", "n/a"):
             return "healthy"
         return "verify: run `xtenant status --live` on a host with the identity"

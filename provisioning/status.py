@@ -60,12 +60,17 @@ def fold_verify(report: Report, verified: VerifyReport, *, at: str) -> None:
         elif any(s.status == "ok" for s in exchanges):
             c.consent = "yes"
         failed = [s for s in [*exchanges, *probes] if s.status == "failed"]
+        waiting = [s for s in [*exchanges, *probes] if s.status == "propagating"]
         if c.consent == "yes":
-            c.roles = (
-                "ok"
-                if not failed
-                else "missing: "
-                + "; ".join((s.diagnosis.cause if s.diagnosis else s.detail)[:160] for s in failed)
-            )
+            if failed:
+                c.roles = "missing: " + "; ".join(
+                    (s.diagnosis.cause if s.diagnosis else s.detail)[:160] for s in failed
+                )
+            elif waiting:  # granted, not honoured yet: not the same as missing
+                c.roles = "propagating: " + "; ".join(
+                    f"{s.step} {s.detail.split('propagating, ', 1)[-1][:120]}" for s in waiting
+                )
+            else:
+                c.roles = "ok"
         c.verified_at = at
         c.next = c.decide_next()

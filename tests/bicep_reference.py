@@ -1,7 +1,8 @@
 """Check what a Bicep template declares against Microsoft's published API descriptions.
 
-The reference data lives in ``../shared/reference/`` (see its README): ARM OpenAPI specs per
-provider and api-version, and a summary of the Graph v1.0 CSDL for the identity entities.
+The reference data is vendored in ``tests/reference/`` (its ``SOURCES.json`` says where each file
+came from): ARM OpenAPI specs per provider and api-version, and a summary of the Graph v1.0 CSDL
+for the identity entities.
 
     from bicep_reference import arm_type, graph_type, check_body
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -46,25 +46,13 @@ BICEP_META = frozenset({"name", "scope", "parent", "dependsOn"})
 for an ARM resource; for Graph resources it is checked like any other property)."""
 
 
-def reference_dir() -> Path | None:
-    """``$XTENANT_REFERENCE``, else ``../shared/reference`` beside the repository."""
-    env = os.environ.get("XTENANT_REFERENCE")
-    candidates = [Path(env)] if env else []
-    repo = Path(__file__).resolve().parent.parent
-    candidates += [repo.parent / "shared" / "reference", Path("/work/shared/reference")]
-    for c in candidates:
-        if (c / "arm").is_dir():
-            return c
-    return None
+def reference_dir() -> Path:
+    """The vendored reference (``tests/reference``)."""
+    return Path(__file__).resolve().parent / "reference"
 
 
 def _ref() -> Path:
-    ref = reference_dir()
-    if ref is None:
-        raise LookupError(
-            "reference data not found: set XTENANT_REFERENCE or put shared/ beside the repo"
-        )
-    return ref
+    return reference_dir()
 
 
 # =====================================================================================

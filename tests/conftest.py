@@ -49,3 +49,26 @@ os.environ.setdefault(
     "LITWARE_DCE_ENDPOINT", "https://dce-vector-a1b2.westus2-1.ingest.monitor.azure.com"
 )
 os.environ.setdefault("LITWARE_DCR_ID", "dcr-0123456789abcdef0123456789abcdef")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The recorded-traffic conformance suite's line (tests/sandbox/test_recorded_traffic.py)."""
+    import json
+
+    totals = {"matched": 0, "compared": 0, "accepted": 0}
+    runs = 0
+    for reports in terminalreporter.stats.values():
+        for r in reports:
+            if getattr(r, "when", None) != "call":
+                continue
+            for key, value in getattr(r, "user_properties", []):
+                if key == "replay":
+                    runs += 1
+                    for k in totals:
+                        totals[k] += json.loads(value)[k]
+    if runs:
+        terminalreporter.write_line(
+            f"recorded traffic: {totals['matched']} interactions matched / {totals['compared']} "
+            f"compared ({runs} recordings; {totals['accepted']} matched with an accepted "
+            "difference, see tests/recorded.py ACCEPTED)"
+        )

@@ -16,7 +16,13 @@ from provisioning.cli.output import Printer
 if TYPE_CHECKING:
     from provisioning.core.engine import Outcome
 
-_DONE = {"create": "created", "update": "updated", "delete": "deleted", "replace": "replaced"}
+_DONE = {
+    "create": "created",
+    "update": "updated",
+    "delete": "deleted",
+    "replace": "replaced",
+    "restore": "restored",
+}
 
 
 def show_plan(printer: Printer, outcome: Outcome, output: PlanFmt, title: str) -> None:
@@ -90,6 +96,10 @@ def apply_flow(
         raise typer.Exit(exitcodes.ERROR)
     if output is not Fmt.json:
         printer.summary(outcome.applied_summary(), ok=True)
+        from provisioning.chain.verify.propagation import after_apply
+
+        for line in after_apply(outcome.applied):
+            printer.line(line)
 
 
 def _confirm_privileged(

@@ -3,7 +3,6 @@ start it (every other command talks to it as to any cloud)."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 import time
@@ -52,26 +51,6 @@ def sandbox_up(
     raise typer.Exit(sandbox_main([*args, "--reset"] if reset else args))
 
 
-def _command_line(pid: int) -> list[str]:
-    """The argv of a running process ([] when it is gone or cannot be read)."""
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-        return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
-    except OSError:
-        import subprocess
-
-        ps = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True)
-        return ps.stdout.decode(errors="replace").split()
-
-
-def _is_sandbox_up(pid: int) -> bool:
-    """Only a foreground ``sandbox up`` is ever signalled: a sandbox started inside
-    another process (a test run) records that process's pid."""
-    argv = _command_line(pid)
-    pairs = itertools.pairwise(argv)
-    return pid != os.getpid() and any(a.endswith("sandbox") and b == "up" for a, b in pairs)
-
-
 @sandbox_app.command("stop")
 def sandbox_stop(
     state: StateOpt = Path(".sandbox"),
@@ -82,14 +61,16 @@ def sandbox_stop(
     """End the sandbox that `sandbox up` runs on STATE; its state is kept for the next `up`."""
     import signal
 
+    from provisioning.sandbox.lifecycle import is_sandbox_up
+
     printer = Printer()
     pid = sandbox_info(printer, state).get("pid")
-    if not isinstance(pid, int) or not _is_sandbox_up(pid):
+    if not isinstance(pid, int) or not is_sandbox_up(pid):
         printer.summary(f"no sandbox is running on {state}", ok=True)
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _is_sandbox_up(pid):
+    while is_sandbox_up(pid):
         if time.monotonic() > deadline:
             fail(printer, f"the sandbox (pid {pid}) did not stop within {timeout:g} s")
         time.sleep(0.1)

@@ -24,7 +24,9 @@ from provisioning.cli.common import (
 from provisioning.cli.output import Printer
 
 if TYPE_CHECKING:
-    from provisioning.chain.verify import Row
+    from collections.abc import Callable
+
+    from provisioning.chain.verify import Row, VerifyReport
 
 app = typer.Typer()
 
@@ -67,8 +69,22 @@ def verify(
             "--read-home", help="Also read the app's FICs and ids with the admin credential."
         ),
     ] = False,
+    wait: Annotated[
+        str | None,
+        typer.Option(
+            "--wait",
+            metavar="DURATION",
+            help="Keep verifying until every step is green or DURATION (90s, 2m, 1h) is up.",
+        ),
+    ] = None,
+    poll: Annotated[
+        float,
+        typer.Option("--poll", metavar="SECONDS", help="With --wait: seconds between rounds."),
+    ] = 10.0,
 ) -> None:
-    """Prove the chain from this host, hop by hop, and say why any hop fails. Exit 3 if one does."""
+    """Prove the chain from this host, hop by hop, and say why any hop fails; a grant that
+    exists but is not honoured yet is "propagating". Exit 3 if a step fails or still propagates
+    (with --wait: once the time is up)."""
     import logging
 
     from provisioning.chain.verify import render_table
@@ -76,6 +92,9 @@ def verify(
     from provisioning.kit.lookup import kit_app_ids
 
     printer = Printer()
+    budget = parse_duration(printer, wait) if wait is not None else None
+    if poll <= 0:
+        fail(printer, f"--poll: expected a positive number of seconds, got {poll:g}")
     loaded, cloud = load(printer, config)
     if as_host:
         from provisioning.sandbox.envvars import env_vars
@@ -101,19 +120,63 @@ def verify(
         log.info("verify %s: %s %s", row.customer, row.step, row.status)
         draw(row.step, f"{row.customer}:")
 
-    report = run(
-        loaded,
-        cloud,
-        customers=list(customer) if customer else None,
-        probe=probe,
-        home_credential=credential,
-        identity=identity,
-        app_ids=ids or None,
-        host=as_host,
-        kit_dir=str(kits),
-        on_step=step,
-    )
+    def once() -> VerifyReport:
+        return run(
+            loaded,
+            cloud,
+            customers=list(customer) if customer else None,
+            probe=probe,
+            home_credential=credential,
+            identity=identity,
+            app_ids=ids or None,
+            host=as_host,
+            kit_dir=str(kits),
+            on_step=step,
+        )
+
+    report = once() if budget is None else wait_until_green(printer, once, budget, poll)
     printer.clear_progress()
     printer.line(report.dumps() if output is Fmt.json else render_table(report))
     if not report.ok:
         raise typer.Exit(exitcodes.VERIFY_FAILED)
+
+
+def parse_duration(printer: Printer, text: str) -> float:
+    """``90s``, ``2m``, ``1h`` or plain seconds; anything else is a one-line error (exit 1)."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if m is None:
+        fail(printer, f"--wait: expected a duration such as 90s, 2m or 1h, got {text!r}")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def wait_until_green(
+    printer: Printer, once: Callable[[], VerifyReport], budget: float, poll: float
+) -> VerifyReport:
+    """Verify again every ``poll`` seconds until every step is green or ``budget`` is spent,
+    saying what is still pending: a transient line on a terminal, a line a round otherwise
+    (on stderr, so that ``-o json`` stays one document)."""
+    import sys
+    import time
+
+    from provisioning.chain.verify.propagation import human
+
+    deadline = time.monotonic() + budget
+    while True:
+        report = once()
+        left = deadline - time.monotonic()
+        if report.ok or left <= 0:
+            return report
+        pending = [r for r in report.rows if r.status in ("failed", "propagating")]
+        what = "; ".join(
+            f"{r.customer} {r.step}: {'propagating' if r.status == 'propagating' else 'failing'}"
+            for r in pending
+        )
+        text = f"waiting ({human(left)} left): {what}"
+        if printer.tty:
+            printer.progress(text)
+        else:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+        time.sleep(max(0.0, min(poll, left)))

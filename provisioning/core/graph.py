@@ -142,3 +142,12 @@ class GraphReader:
             nxt = page.get("@odata.nextLink")
             url = nxt if isinstance(nxt, str) and nxt else None
         return out
+
+
+async def restore_deleted(graph: Any, object_id: str) -> None:
+    """``POST /directory/deletedItems/{id}/restore``: the object comes back whole, same ids
+    (learn.microsoft.com/graph/api/directory-deleteditems-restore)."""
+    request = graph.directory.deleted_items.by_directory_object_id(
+        object_id
+    ).restore.to_post_request_information()
+    await send_json(graph, request)

@@ -29,13 +29,19 @@ class Action(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     REPLACE = "replace"  # deleted, then created again (Terraform's -/+)
+    RESTORE = "restore"  # brought back from Entra's deleted items (same object, same ids)
     NOOP = "no-op"
 
     @property
     def symbol(self) -> str:
-        return {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "no-op": " "}[
-            self.value
-        ]
+        return {
+            "create": "+",
+            "update": "~",
+            "delete": "-",
+            "replace": "-/+",
+            "restore": "<+",
+            "no-op": " ",
+        }[self.value]
 
 
 @dataclass(frozen=True)
@@ -120,8 +126,9 @@ class Plan:
         out = {a.value: 0 for a in Action}
         for c in self.changes:
             out[c.action.value] += 1
-        if not out["replace"]:
-            del out["replace"]
+        for rare in ("replace", "restore"):
+            if not out[rare]:
+                del out[rare]
         return out
 
     def summary(self) -> str:
@@ -129,6 +136,7 @@ class Plan:
         if not self.has_changes:
             return f"No changes. {matching(n['no-op'])}"
         replace = f", {n['replace']} to replace" if n.get("replace") else ""
+        replace += f", {n['restore']} to restore" if n.get("restore") else ""
         return (
             f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to delete"
             f"{replace} ({n['no-op']} unchanged)."

@@ -14,7 +14,7 @@ from provisioning.core.graph import prefer_create_if_missing, send_json, sp_by_a
 from provisioning.core.plan import Change, FieldChange
 from provisioning.kit.model import Kit
 from provisioning.state.customer import consent_denied, read_principal
-from provisioning.state.home import ServicePrincipalState
+from provisioning.state.home import DeletedObject, ServicePrincipalState, read_deleted
 
 from . import label
 
@@ -28,9 +28,16 @@ class CustomerSpTask(Task):
         self.stage = 1 if remove else 0  # created first, removed last
         self.address = f"{label(kit)}.service_principal"
         self.observed: ServicePrincipalState | None = None
+        self.deleted: DeletedObject | None = None  # ours, soft-deleted (Entra's deleted items)
 
     async def observe(self, ctx: Context) -> None:
-        self._record(ctx, await read_principal(ctx.clients, self.kit))
+        found = await read_principal(ctx.clients, self.kit)
+        self.deleted = None
+        if found is None and not self.remove:
+            gone = await read_deleted(ctx.clients, "servicePrincipal", self.kit.customer.tenant)
+            ours = [x for x in gone if x.app_id.lower() == self.kit.app_id.lower()]
+            self.deleted = ours[-1] if ours else None
+        self._record(ctx, found)
 
     def _record(self, ctx: Context, sp: ServicePrincipalState | None) -> None:
         self.observed = sp
@@ -63,7 +70,7 @@ class CustomerSpTask(Task):
                     FieldChange("displayName", None, app.display_name),
                     FieldChange("publisher tenant", None, self.kit.home.tenant_id),
                 ],
-                note="this is what admin consent creates",
+                note=self._create_note(ctx),
                 create=lambda: self._create(ctx),
             )
         ]
@@ -97,6 +104,20 @@ class CustomerSpTask(Task):
             raise
         if made:
             self._record(ctx, ServicePrincipalState.from_graph(made))
+
+    def _create_note(self, ctx: Context) -> str:
+        """What admin consent does — and, when one of ours waits in deleted items, that this
+        makes a second object, and how to restore that one instead."""
+        if self.deleted is None:
+            return "this is what admin consent creates"
+        gone = self.deleted
+        return (
+            f"a service principal of this app is in the tenant's deleted items (objectId {gone.id}, "
+            f"deleted {gone.deleted_on}; restorable for 30 days): this makes a new one beside "
+            "it. To restore that one instead (same object id; role assignments made for it work "
+            f"again): az rest --method POST --url {ctx.cloud.graph_v1}/directory/deletedItems/"
+            f"{gone.id}/restore — then plan again"
+        )
 
     async def _delete(self, ctx: Context) -> None:
         assert self.observed is not None

@@ -16,10 +16,11 @@ from provisioning.core.graph import (
     app_by_unique_name,
     graph_permission_hint,
     prefer_create_if_missing,
+    restore_deleted,
     send_json,
 )
 from provisioning.core.plan import Action, Change, FieldChange
-from provisioning.state.home import AppState, app_address, read_app
+from provisioning.state.home import AppState, DeletedObject, app_address, read_app, read_deleted
 
 from ..config import App
 
@@ -102,6 +103,7 @@ class AppTask(Task):
         self.app = app
         self.address = app_address(app.key)
         self.observed: AppState | None = None
+        self.deleted: DeletedObject | None = None  # the app, soft-deleted (deleted items)
 
     async def observe(self, ctx: Context) -> None:
         found = await read_app(ctx.clients, self.app, ctx.cfg.home.tenant_id)
@@ -114,6 +116,12 @@ class AppTask(Task):
                         f"{found.unique_name!r} (it cannot change); set unique_name to that"
                     ),
                 )
+        self.deleted = None
+        if found is None and not self.app.adopt_app_id:
+            # a deleted app keeps its uniqueName for 30 days: creating another is refused, and
+            # restoring it keeps its appId, which every customer's consent and kit name
+            gone = await read_deleted(ctx.clients, "application", ctx.cfg.home.tenant_id)
+            self.deleted = next((a for a in gone if a.unique_name == self.app.unique_name), None)
         self._record(ctx, found)
 
     def _record(self, ctx: Context, found: AppState | None) -> None:
@@ -122,6 +130,28 @@ class AppTask(Task):
 
     def changes(self, ctx: Context) -> list[Change]:
         desired = desired_state(self.app)
+        if self.observed is None and self.deleted is not None:
+            gone = self.deleted
+            return [
+                Change(
+                    self.address,
+                    self.kind,
+                    Action.RESTORE,
+                    [
+                        FieldChange("uniqueName", None, self.app.unique_name),
+                        FieldChange("appId", None, gone.app_id),
+                        FieldChange("deletedDateTime", gone.deleted_on, None),
+                    ],
+                    note=(
+                        f"found in Entra's deleted items (deleted {gone.deleted_on}, restorable "
+                        "for 30 days): restored with its appId, which customers' consents and "
+                        "kits name; its service principal is restored separately. For a new app "
+                        "instead (a new appId: every kit must be sent again), delete it for good "
+                        f"first: DELETE {ctx.cloud.graph_v1}/directory/deletedItems/{gone.id}"
+                    ),
+                    apply=lambda: self._restore(ctx),
+                )
+            ]
         if self.observed is None:
             return [
                 Change(
@@ -158,6 +188,12 @@ class AppTask(Task):
                 apply=lambda: self._upsert(ctx, desired, have["tags"]),
             )
         ]
+
+    async def _restore(self, ctx: Context) -> None:
+        assert self.deleted is not None
+        await restore_deleted(ctx.clients.graph, self.deleted.id)
+        self.observed = None  # restored: the next look reads it, then it is brought in line
+        await self._upsert(ctx, desired_state(self.app), list(self.deleted.tags))
 
     async def _upsert(self, ctx: Context, desired: dict[str, Any], tags: list[str]) -> None:
         graph = ctx.clients.graph

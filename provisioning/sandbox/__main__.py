@@ -38,9 +38,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{service:<9} {method:<7} {path:<90} {handler}")
         return 0
     if a.cmd == "up":
-        from .server import Server
+        from .lifecycle import running_pid
+        from .server import PortTaken, Server
 
-        server = Server(Path(a.state), seed=a.seed, port=a.port, reset=a.reset)
+        pid = running_pid(Path(a.state))
+        if pid is not None:
+            print(
+                f"error: a sandbox is already running on {a.state} (pid {pid}); "
+                f"stop it with `xtenant sandbox stop --state {a.state}`",
+                file=sys.stderr,
+            )
+            return 1
+        try:
+            server = Server(Path(a.state), seed=a.seed, port=a.port, reset=a.reset)
+        except PortTaken as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
         print(
             f"sandbox state in {server.state_dir}; Entra at {server.world.urls.authority}",
             file=sys.stderr,

@@ -173,7 +173,7 @@ class SandboxApp:
             code = "TooManyRequests"  # both ARM and Graph throttling use this code
             return svc.error(429, code, msg, headers).response()
         status = f.status
-        code = {
+        code = f.code or {
             500: "InternalServerError",
             502: "BadGateway",
             503: "ServiceUnavailable",

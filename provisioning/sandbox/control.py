@@ -96,6 +96,7 @@ def routes(world) -> Router:  # type: ignore[no-untyped-def]
             if world.tenants.get(str(name)):
                 raise _bad(f"tenant {name!r} exists")
             created.append(make(world, str(name))["id"])
+        world.on_info_change()  # sandbox.json lists them at once (and `sandbox env --admin`)
         return json_response({"created": created}, 201)
 
     @r.route("POST", "/_sandbox/reset")
@@ -105,6 +106,7 @@ def routes(world) -> Router:  # type: ignore[no-untyped-def]
         body = req.json() or {}
         world.reset()
         seed(world, body.get("seed", "demo") if isinstance(body, dict) else "demo")
+        world.on_info_change()
         return empty()
 
     return r

@@ -25,6 +25,7 @@ class Fault:
     count: int | None = None  # remaining triggers; None = unlimited
     latency_ms: int = 0
     status: int = 503  # for "error"
+    code: str | None = None  # for "error": the error code (else the status's usual one)
     retry_after: int = 1  # seconds, for "throttle"
     per_path: bool = False  # fire at most once for each distinct method + path
     id: int = 0

@@ -84,6 +84,25 @@ def build_info(world: World) -> dict[str, Any]:
     }
 
 
+def write_info(world: World) -> dict[str, Any]:
+    """(Re)write ``sandbox.json``: at start, and whenever tenants or hosts change (control API
+    tenants, a host resource made or deleted through ARM)."""
+    info = build_info(world)
+    if world.state_dir is not None and world.urls.authority:
+        tmp = world.state_dir / "sandbox.json.tmp"
+        tmp.unlink(missing_ok=True)
+        # 0600 from creation on: it lists the sandbox admins' client secrets
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(info, indent=2))
+        tmp.replace(world.state_dir / "sandbox.json")
+    return info
+
+
+class PortTaken(RuntimeError):
+    """A port the sandbox must listen on is in use."""
+
+
 def cloud_profile(world: World) -> dict[str, Any]:
     """A custom cloud file: sandbox endpoints, production audiences."""
     return {
@@ -113,7 +132,9 @@ class Server:
         reset: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
+        self.ready = threading.Event()
         self.world = World(self.state_dir)
+        self.world.on_info_change = lambda: write_info(self.world) if self.ready.is_set() else None
         if reset:
             self.world.reset()
         if not self.world.tenants.all():
@@ -122,10 +143,9 @@ class Server:
             run_seed(self.world, seed)
         self.tls = certs.ensure(self.state_dir / "tls")
         self.app = SandboxApp(self.world)
-        self.sockets = {}
-        for i, name in enumerate(SERVICES):
-            self.sockets[name] = _bind(host, port + i if port else 0)
+        self.sockets = self._bind_all(host, port)
         ports = {n: s.getsockname()[1] for n, s in self.sockets.items()}
+        self.world.store.put("meta", "ports", ports)
         self.app.by_port = {p: n for n, p in ports.items()}
         base = f"https://{host}"
         u = self.world.urls
@@ -135,20 +155,34 @@ class Server:
         self._servers: list[uvicorn.Server] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.ready = threading.Event()
+
+    def _bind_all(self, host: str, port: int) -> dict[str, socket.socket]:
+        """``port``..``port+4``; else the ports this state's sandbox had before, so that a restart
+        keeps its issuers (``https://127.0.0.1:{port}/{tenant}/v2.0``), which federated
+        credentials and kits name; else any free ones."""
+        saved = self.world.store.get("meta", "ports") or {}
+        wanted = {n: (port + i if port else int(saved.get(n) or 0)) for i, n in enumerate(SERVICES)}
+        sockets: dict[str, socket.socket] = {}
+        try:
+            for name in SERVICES:
+                try:
+                    sockets[name] = _bind(host, wanted[name])
+                except OSError as e:
+                    raise PortTaken(
+                        f"port {wanted[name]} ({name}) that this sandbox "
+                        f"{'was asked for' if port else 'had before'} is in use: {e.strerror}. "
+                        "Stop what holds it, or start with --reset on a new state."
+                    ) from None
+        except PortTaken:
+            for s in sockets.values():
+                s.close()
+            raise
+        return sockets
 
     # ---- files -----------------------------------------------------------------------------
     def write_files(self) -> dict[str, Any]:
         (self.state_dir / "cloud.json").write_text(json.dumps(cloud_profile(self.world), indent=2))
-        info = build_info(self.world)
-        tmp = self.state_dir / "sandbox.json.tmp"
-        tmp.unlink(missing_ok=True)
-        # 0600 from creation on: it lists the sandbox admins' client secrets
-        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(info, indent=2))
-        tmp.replace(self.state_dir / "sandbox.json")
-        return info
+        return write_info(self.world)
 
     # ---- serving ---------------------------------------------------------------------------
     async def serve(self) -> None:

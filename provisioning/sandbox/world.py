@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,16 @@ class Settings:
 
     replication_delay_s: float = 0.0  # a new principal stays invisible to ARM this long
     fic_propagation_s: float = 0.0  # a new/changed FIC is not honoured this long
+    # a new role assignment is listed at once but enforced only this long after it was made
+    # (Azure RBAC: "up to 10 minutes"; Azure Monitor data plane: "up to 30 minutes")
+    rbac_propagation_s: float = 0.0
+    rbac_data_propagation_s: float | None = None  # data actions; None: rbac_propagation_s
     clock_offset_s: float = 0.0  # moves the sandbox clock (expired assertions, skew)
-    lro_polls: int = 1  # how many polls an ARM long-running operation takes
+    # how many polls an ARM long-running operation takes: InProgress for lro_polls - 1 polls
+    # (with Retry-After), then Succeeded. Real operations take several.
+    lro_polls: int = 3
+    lro_retry_after_s: int = 1  # Retry-After on a running operation (ARM's RPC: >= 10 s; see docs)
+    page_size: int = 0  # >0: every ARM and Graph list answers at most this many items a page
     token_lifetime_s: int = 3599
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -102,11 +111,15 @@ class World:
         self.lock = threading.RLock()
         self.signer = Signer(self.store)
         self.urls = Urls()
-        self.settings = Settings(**(self.store.get("meta", "settings") or {}))
+        known = {f.name for f in fields(Settings)}
+        saved = self.store.get("meta", "settings") or {}
+        self.settings = Settings(**{k: v for k, v in saved.items() if k in known})
         self.faults = Faults()
         self.log = RequestLog()
         self.tenants = Tenants(self.store)
         self.hosts: dict[str, dict[str, Any]] = {}  # filled by the identity service
+        # called when what sandbox.json lists (tenants, hosts) changes; the server rewrites it
+        self.on_info_change: Callable[[], Any] = lambda: None
         # one model per service; imported here so each package stays self-contained
         from .arm.models import Arm
         from .entra.models import Entra

@@ -257,6 +257,53 @@ async def read_app(
     return AppState.from_graph(doc) if doc is not None else None
 
 
+@dataclass(frozen=True)
+class DeletedObject:
+    """A soft-deleted application or service principal, as Entra's deleted items list it
+    (restorable for 30 days; a deleted app keeps its uniqueName, so no other may take it)."""
+
+    id: str
+    app_id: str
+    unique_name: str | None
+    display_name: str
+    deleted_on: str  # "2026-11-29 10:15 UTC", or "recently"
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def from_graph(cls, doc: Mapping[str, Any]) -> DeletedObject:
+        when = str(doc.get("deletedDateTime") or "")
+        shown = f"{when[:10]} {when[11:16]} UTC" if len(when) >= 16 else "recently"
+        return cls(
+            id=str(doc.get("id") or ""),
+            app_id=str(doc.get("appId") or ""),
+            unique_name=doc.get("uniqueName") or None,
+            display_name=str(doc.get("displayName") or ""),
+            deleted_on=shown,
+            tags=tuple(str(t) for t in doc.get("tags") or ()),
+        )
+
+
+DELETED_FIELDS = ("id", "appId", "uniqueName", "displayName", "deletedDateTime", "tags")
+
+
+async def read_deleted(clients: Any, kind: str, tenant: str) -> tuple[DeletedObject, ...]:
+    """The tenant's soft-deleted ``application``s or ``servicePrincipal``s, every page
+    (learn.microsoft.com/graph/api/directory-deleteditems-list); () when the admin may not
+    read them (then a re-creation simply meets Entra's own refusal)."""
+    from azure.core.exceptions import HttpResponseError
+
+    items = clients.graph.directory.deleted_items
+    builder = items.graph_application if kind == "application" else items.graph_service_principal
+    fields = DELETED_FIELDS if kind == "application" else DELETED_FIELDS[:2] + DELETED_FIELDS[3:]
+    try:
+        docs = await clients.graph_reader.list(builder, fields)
+    except HttpResponseError as e:
+        if e.status_code in (401, 403):
+            return ()
+        raise
+    return tuple(DeletedObject.from_graph(d) for d in docs)
+
+
 async def read_fics(clients: Any, app: App, state: AppState, home_tenant: str) -> tuple[Fic, ...]:
     graph = clients.graph
     builder = graph.applications.by_application_id(state.object_id).federated_identity_credentials

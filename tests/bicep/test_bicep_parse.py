@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 from bicep_parse import parse_bicep
-from bicep_reference import arm_type, check_body, graph_type, reference_dir
-
-needs_reference = pytest.mark.skipif(reference_dir() is None, reason="no ../shared/reference")
+from bicep_reference import arm_type, check_body, graph_type
 
 SAMPLE = """\
 targetScope = 'subscription'
@@ -105,7 +103,6 @@ def test_check_value_follows_types() -> None:
     assert f.check_value("nope", 1) == ["nope: not a parameter of the template"]
 
 
-@needs_reference
 def test_arm_lookup_explains_what_is_missing() -> None:
     t = arm_type("Microsoft.ManagedIdentity/userAssignedIdentities", "2023-01-31")
     assert t.path.endswith("/userAssignedIdentities/{resourceName}")
@@ -122,7 +119,6 @@ def test_arm_lookup_explains_what_is_missing() -> None:
     assert "properties" in ra.body.property_names()
 
 
-@needs_reference
 def test_body_checks_catch_misspelled_and_read_only_properties() -> None:
     f = parse_bicep(
         "resource i 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {\n"

@@ -1,5 +1,5 @@
 """bicep/home.bicep: parses, declares only types and api versions Microsoft publishes (checked
-against ../shared/reference), matches the Python engine's conventions, and accepts the
+against tests/reference), matches the Python engine's conventions, and accepts the
 parameter file `xtenant bicep params` renders."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from bicep_parse import BicepFile, Resource, interpolations, parse_bicep, string_value, text_of
-from bicep_reference import arm_type, check_body, graph_type, reference_dir
+from bicep_reference import arm_type, check_body, graph_type
 from tree_sitter import Node
 
 from provisioning.config import Config, load_config
@@ -21,10 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 BICEP = REPO / "bicep"
 HOME = BICEP / "home.bicep"
 EXAMPLE = REPO / "examples" / "sandbox.yaml"
-
-needs_reference = pytest.mark.skipif(
-    reference_dir() is None, reason="../shared/reference (API specs) not found"
-)
 
 
 def _rel(path: Path) -> str:
@@ -110,7 +106,6 @@ def test_local_modules_exist_and_receive_their_required_parameters(home: BicepFi
 # ---------------------------------------------------------------------------------------
 
 
-@needs_reference
 def test_every_arm_resource_type_and_api_version_is_in_the_reference() -> None:
     arm = [(p, r) for p, r in _all_resources() if r.namespace != "Microsoft.Graph"]
     assert any(r.type == "Microsoft.ManagedIdentity/userAssignedIdentities" for _, r in arm), (
@@ -130,7 +125,6 @@ def test_every_arm_resource_type_and_api_version_is_in_the_reference() -> None:
     assert not problems, "\n".join(problems)
 
 
-@needs_reference
 def test_identity_is_tagged_and_located_as_the_engine_does() -> None:
     (_path, r), *_ = [
         (p, r)
@@ -153,7 +147,6 @@ def test_identity_is_tagged_and_located_as_the_engine_does() -> None:
 # ---------------------------------------------------------------------------------------
 
 
-@needs_reference
 def test_graph_resources_use_v1_and_existing_properties(home: BicepFile) -> None:
     graph = [r for r in home.resources if r.namespace == "Microsoft.Graph"]
     refs = {r.type_ref for r in graph}

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import json
-import os
+import lzma
 import re
 import uuid
 from pathlib import Path
@@ -27,10 +27,7 @@ import pytest
 from provisioning.sandbox.graph import csdl
 
 REPO = Path(__file__).resolve().parents[2]
-REF = Path(os.environ.get("XTENANT_REFERENCE", REPO.parent / "shared" / "reference")) / "graph"
-pytestmark = pytest.mark.skipif(
-    not (REF / "v1.0" / "cleanMetadata.xml").exists(), reason="Graph reference material not present"
-)
+REF = REPO / "tests" / "reference" / "graph"  # vendored, see tests/reference/SOURCES.json
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -91,8 +88,10 @@ class G:
 
 
 @pytest.fixture(scope="module")
-def types() -> dict[str, Any]:
-    return csdl.extract(REF / "v1.0" / "cleanMetadata.xml")
+def types(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    xml = tmp_path_factory.mktemp("csdl") / "cleanMetadata.xml"
+    xml.write_bytes(lzma.decompress((REF / "v1.0" / "cleanMetadata.xml.xz").read_bytes()))
+    return csdl.extract(xml)
 
 
 @pytest.fixture()

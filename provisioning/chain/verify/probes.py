@@ -14,9 +14,11 @@ from typing import Any
 
 from provisioning.core import armid
 from provisioning.core.clouds import Cloud
+from provisioning.core.errors import status_of
 
 from ..diagnose import Diagnosis, diagnose
 from .apis import ARM_READ_APIS, PROVIDERS_API, ssl_verify
+from .propagation import MONITOR_DATA, RBAC, Evidence, evidence
 from .report import Row
 from .scoped import probe_scoped
 from .session import Chain, Session, is_dcr, role_name
@@ -181,12 +183,48 @@ def probe_arm(
     if r is not None and r.status_code == 200:
         record("ok", secs, f"{role}: GET {rid} -> 200")
         return
+    if r is not None and r.status_code == 403:
+        seen = _evidence(
+            session, cred, grant.scope, read_action(rid), data=False, claims=token_claims
+        )
+        if seen is not None and seen.propagating(RBAC):
+            record("propagating", secs, f"GET {rid} -> 403: " + seen.describe(RBAC, role))
+            return
     if r is not None:
         err = r
     ctx = session.context(chain, step="probe:arm", service="arm", role=role, scope=grant.scope)
     d = diagnose(err, ctx)
     status = f"-> {r.status_code} {d.code}" if r is not None else f"failed: {d.message}"
     record("failed", secs, f"{role}: GET {rid} {status}", d)
+
+
+def read_action(rid: armid.ResourceId) -> str:
+    """The action an ARM GET of ``rid`` needs."""
+    if rid.kind == "subscription":
+        return "Microsoft.Resources/subscriptions/read"
+    if rid.kind == "resource_group":
+        return "Microsoft.Resources/subscriptions/resourceGroups/read"
+    return f"{rid.full_type}/read"
+
+
+def _evidence(
+    session: Session,
+    cred: Any,
+    scope: str,
+    action: str,
+    *,
+    data: bool,
+    claims: dict[str, Any] | None,
+) -> Evidence | None:
+    """What the customer's ARM says of a refused grant, asked with the workload's own token."""
+    try:
+        token = cred.get_token(session.cloud.arm_scope).token
+    except Exception:
+        return None
+    try:
+        return evidence(session.cloud, token, scope, (claims or {}).get("oid"), action, data=data)
+    finally:
+        del token
 
 
 def _arm_skip(
@@ -269,6 +307,21 @@ def probe_logs(
     except Exception as e:
         secs = time.perf_counter() - t0
         needed, scope = ingestion_role(customer)
+        if status_of(e) == 403 and scope:
+            seen = _evidence(session, cred, scope, TELEMETRY_WRITE, data=True, claims=token_claims)
+            if seen is not None and seen.propagating(MONITOR_DATA):
+                session.add(
+                    Row(
+                        customer.name,
+                        "probe:logs",
+                        "propagating",
+                        secs,
+                        f"POST {lp.endpoint} {target} -> 403: "
+                        + seen.describe(MONITOR_DATA, needed),
+                        target=target,
+                    )
+                )
+                return
         ctx = session.context(chain, step="probe:logs", service="monitor", role=needed, scope=scope)
         d = diagnose(e, ctx)
         session.add(

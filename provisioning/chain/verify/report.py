@@ -26,7 +26,7 @@ STEPS = (
     "probe:directory_role",
     "probe:exchange",
 )
-STATUSES = ("ok", "failed", "skipped")
+STATUSES = ("ok", "failed", "skipped", "propagating")
 JWT_RX = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*")
 
 
@@ -88,7 +88,13 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return not any(r.status == "failed" for r in self.rows)
+        """Every step green: none failed, none still propagating."""
+        return not any(r.status in ("failed", "propagating") for r in self.rows)
+
+    @property
+    def pending(self) -> list[Row]:
+        """Steps whose grant exists but is not honoured yet (``verify --wait`` waits for them)."""
+        return [r for r in self.rows if r.status == "propagating"]
 
     def rows_for(self, customer: str, step: str | None = None) -> list[Row]:
         return [r for r in self.rows if r.customer == customer and (step is None or r.step == step)]
@@ -107,7 +113,7 @@ class VerifyReport:
 
             {
               "version": 1,
-              "ok": bool,                       # no step failed
+              "ok": bool,                       # no step failed or is still propagating
               "cloud": str, "home_tenant": str, "probe": bool,
               "host": {"name": str, "endpoint_kind": str, "endpoint": str | null},
               "notes": [str],                   # what could not be read, and why
@@ -121,7 +127,8 @@ class VerifyReport:
                           | "exchange:graph" | "probe:arm" | "probe:logs" | "probe:graph"
                           | "probe:site" | "probe:directory_role" | "probe:exchange",
                   "target": str | null,         # the scope, stream or Graph path probed
-                  "status": "ok" | "failed" | "skipped",
+                  "status": "ok" | "failed" | "skipped" | "propagating",
+                                                # propagating: granted, not yet honoured
                   "seconds": float,
                   "detail": str, "note": str | null,
                   "data": {...},                # decoded claims (never a token), checks, ids
@@ -141,7 +148,7 @@ class VerifyReport:
             customers.append(
                 {
                     **c,
-                    "ok": not any(r.status == "failed" for r in rows),
+                    "ok": not any(r.status in ("failed", "propagating") for r in rows),
                     "steps": [r.to_json() for r in rows],
                 }
             )
@@ -166,7 +173,7 @@ def _cell(rows: list[Row]) -> str:
     if not rows:
         return "-"
     statuses = {r.status for r in rows}
-    status = "failed" if "failed" in statuses else "ok" if "ok" in statuses else "skipped"
+    status = next((s for s in ("failed", "propagating", "ok") if s in statuses), "skipped")
     secs = sum(r.seconds for r in rows)
     mark = "*" if any(r.note for r in rows) and status == "ok" else ""
     return f"{status}{mark}" if status == "skipped" else f"{status}{mark} {secs:.2f}s"
@@ -225,5 +232,15 @@ def render_table(report: VerifyReport) -> str:
     for note in report.notes:
         lines.append(f"note: {note}")
     lines.append("")
-    lines.append("verify: " + ("all steps ok" if report.ok else "some steps FAILED"))
+    lines.append("verify: " + verdict(report))
     return scrub("\n".join(lines)) + "\n"
+
+
+def verdict(report: VerifyReport) -> str:
+    """The last line: green, failed, or still propagating (and for how long to expect)."""
+    if report.ok:
+        return "all steps ok"
+    if any(r.status == "failed" for r in report.rows):
+        return "some steps FAILED"
+    waits = [r.detail.split("propagating, ", 1)[-1] for r in report.pending]
+    return f"propagating, {waits[0] if len(waits) == 1 else '; '.join(sorted(set(waits)))}"

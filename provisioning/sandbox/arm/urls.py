@@ -80,6 +80,7 @@ def table(world: World) -> list[tuple[str, str, ArmHandler]]:
         ("GET",    AUTHZ + "/roleAssignments/{name}",                               authz.get_role_assignment),
         ("PUT",    AUTHZ + "/roleAssignments/{name}",                               authz.put_role_assignment),
         ("DELETE", AUTHZ + "/roleAssignments/{name}",                               authz.delete_role_assignment),
+        ("GET",    AUTHZ + "/permissions",                                          authz.list_permissions),
         # Microsoft.Resources: the tenant
         ("GET",    "/",                                                             tenant.root),
         ("GET",    "/subscriptions",                                                tenant.list_subscriptions),
@@ -100,6 +101,7 @@ def table(world: World) -> list[tuple[str, str, ArmHandler]]:
         ("DELETE", RG,                                                              res.delete_resource_group),
         ("GET",    RG + "/resources",                                               res.list_resources),
         # resources of the types with rules of their own (models/msi.py, compute.py, insights.py)
+        ("POST",   RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}/listAssociatedResources", res.list_associated_resources),
         *_typed(res, UAMI),
         *_typed(res, FIC),
         *_typed(res, VM),

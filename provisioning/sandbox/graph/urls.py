@@ -15,6 +15,7 @@ from .responses.api import GraphApi
 from .responses.app_role_assignments import AppRoleAssignmentResponses
 from .responses.applications import ApplicationResponses
 from .responses.batch import BatchResponses
+from .responses.deleted_items import DeletedItemResponses
 from .responses.directory import DirectoryResponses
 from .responses.role_management import RoleManagementResponses
 from .responses.service_principals import ServicePrincipalResponses
@@ -37,6 +38,7 @@ def table(world: World, api: GraphApi) -> list[GraphRoute]:
     directory = DirectoryResponses(world)
     sites = SiteResponses(world)
     rm = RoleManagementResponses(world)
+    deleted = DeletedItemResponses(world)
     batch = BatchResponses(api)
     # fmt: off
     rows = [
@@ -83,6 +85,15 @@ def table(world: World, api: GraphApi) -> list[GraphRoute]:
         ("GET",    "organization/{org}",                                    directory.get_organization),
         ("POST",   "directoryObjects/getByIds",                             directory.get_by_ids),
         ("POST",   "directoryObjects/microsoft.graph.getByIds",             directory.get_by_ids),
+        # deleted items (soft-deleted applications and service principals)
+        ("GET",    "directory/deletedItems/microsoft.graph.application",      deleted.list),
+        ("GET",    "directory/deletedItems/graph.application",                deleted.list),
+        ("GET",    "directory/deletedItems/microsoft.graph.servicePrincipal", deleted.list),
+        ("GET",    "directory/deletedItems/graph.servicePrincipal",           deleted.list),
+        ("GET",    "directory/deletedItems/{item}",                           deleted.get),
+        ("DELETE", "directory/deletedItems/{item}",                           deleted.delete),
+        ("POST",   "directory/deletedItems/{item}/restore",                   deleted.restore),
+        ("POST",   "directory/deletedItems/{item}/microsoft.graph.restore",   deleted.restore),
         # SharePoint sites and their Sites.Selected grants
         ("GET",    "sites",                                                 sites.list),
         ("GET",    "sites/{site}",                                          sites.get),

@@ -12,7 +12,7 @@
 
 The HTTP layer (``responses/``) authenticates, authorizes and parses; these modules keep the
 documents (Microsoft's wire shapes, internal fields prefixed ``_``) and apply the providers'
-rules. Other services use the methods listed in ``sandbox/CONTRACT.md`` (``Arm`` section).
+rules. Other services use the methods listed in ``sandbox/README.md`` (``Arm`` section).
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ class Authorization(ArmModel):
         if not pid:
             return False
         for ra in self._assignments_of(tid, pid):
+            if not self._enforced(ra, data=data):
+                continue
             if not rbac.scope_covers(ra["properties"]["scope"], scope):
                 continue
             role = rbac.role_by_id(rbac.role_guid_of(ra["properties"]["roleDefinitionId"]))
@@ -40,14 +42,51 @@ class Authorization(ArmModel):
                 return True
         return False
 
+    def permissions_of(self, tid: str, principal_id: str, scope: str) -> list[Doc]:
+        """The permissions of each role the principal holds at ``scope`` or above, as listed
+        (propagated or not)."""
+        out = []
+        for ra in self._assignments_of(tid, (principal_id or "").lower()):
+            if not rbac.scope_covers(ra["properties"]["scope"], scope):
+                continue
+            role = rbac.role_by_id(rbac.role_guid_of(ra["properties"]["roleDefinitionId"]))
+            if role is not None:
+                out.append(
+                    {
+                        "actions": list(role.get("actions", [])),
+                        "notActions": list(role.get("notActions", [])),
+                        "dataActions": list(role.get("dataActions", [])),
+                        "notDataActions": list(role.get("notDataActions", [])),
+                    }
+                )
+        return out
+
     def has_any_assignment(self, tid: str, principal_id: str, scope: str) -> bool:
         """Whether the principal has any role at, above or below ``scope`` (subscription listing)."""
         pid = principal_id.lower()
         for ra in self._assignments_of(tid, pid):
+            if not self._enforced(ra):
+                continue
             s = ra["properties"]["scope"]
             if rbac.scope_covers(s, scope) or rbac.scope_covers(scope, s):
                 return True
         return False
+
+    def _enforced(self, ra: Doc, *, data: bool = False) -> bool:
+        """Whether a role assignment is honoured yet. Azure lists a new assignment at once but
+        enforces it only once it has propagated: "Azure RBAC ... changes can take up to 10
+        minutes" (learn.microsoft.com/azure/role-based-access-control/troubleshooting, "Role
+        assignment changes are not being detected"), and for Azure Monitor's data plane "up to
+        30 minutes" (learn.microsoft.com/azure/azure-monitor/logs/tutorial-logs-ingestion-portal,
+        "Assign permissions to the DCR"). ``settings.rbac_propagation_s`` and
+        ``rbac_data_propagation_s`` stand for those delays; seeded assignments are settled."""
+        if ra.get("_settled"):
+            return True
+        settings = self.world.settings
+        delay = settings.rbac_propagation_s
+        if data and settings.rbac_data_propagation_s is not None:
+            delay = settings.rbac_data_propagation_s
+        return self._now() >= float(ra.get("_created", 0)) + float(delay or 0)
 
     def _assignments_of(self, tid: str, pid: str) -> list[Doc]:
         return self.store.find(
@@ -76,7 +115,9 @@ class Authorization(ArmModel):
             "principalId": principal_id,
             "principalType": principal_type,
         }
-        doc, _ = self.put_role_assignment(scope, name, props, caller=None, check_principal=False)
+        doc, _ = self.put_role_assignment(
+            scope, name, props, caller=None, check_principal=False, settled=True
+        )
         return strip(doc)
 
     def _tenant_of_scope(self, scope: str) -> str | None:
@@ -87,9 +128,17 @@ class Authorization(ArmModel):
         return self.store.get(RAS, _ra_key(scope, name))
 
     def put_role_assignment(
-        self, scope: str, name: str, props: Any, *, caller: str | None, check_principal: bool = True
+        self,
+        scope: str,
+        name: str,
+        props: Any,
+        *,
+        caller: str | None,
+        check_principal: bool = True,
+        settled: bool = False,
     ) -> tuple[Doc, bool]:
-        """The RoleAssignments_Create rules. Returns (doc, created)."""
+        """The RoleAssignments_Create rules. Returns (doc, created). ``settled``: enforced at
+        once whatever the propagation delay (seeds)."""
         if not is_guid(name):
             raise ArmError(
                 400,
@@ -194,6 +243,8 @@ class Authorization(ArmModel):
             "_tenant": tid,
             "_created": self._now(),
         }
+        if settled:
+            doc["_settled"] = True
         self.store.put(RAS, _ra_key(scope_norm, name), doc)
         return doc, True
 

@@ -1,5 +1,5 @@
 """Microsoft.Compute: what a virtual machine gets from its provider (a ``vmId``, its creation
-time); its PUT/PATCH is long-running (``ids.ASYNC_TYPES``, ``operations.py``)."""
+time, an ``etag``); its PUT/PATCH is long-running (``ids.ASYNC_TYPES``, ``operations.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ import uuid
 
 from ..ids import Doc, iso
 from .base import ArmModel
+
+# "Etag is property returned in Create/Update/Get response of the VM, so that customer can
+# supply it in the header to ensure optimistic updates" — added with If-Match / If-None-Match
+# in api-version 2023-09-01 (Azure/azure-rest-api-specs#26368); a quoted counter ("\"1\"",
+# VirtualMachine_Get.json), one more on every write.
+VM_ETAG_SINCE = "2023-09-01"
+
+
+def vm_etag(doc: Doc) -> str:
+    return f'"{int(doc.get("_version", 1))}"'
 
 
 class Compute(ArmModel):

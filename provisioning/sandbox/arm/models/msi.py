@@ -52,6 +52,33 @@ class ManagedIdentities(ArmModel):
         if api_version and api_version >= "2024-11-30":
             props.setdefault("isolationScope", "None")
         doc["properties"] = props
+        # the provider answers "tags": {} for an identity without tags (az CLI recordings
+        # test_identity_management / test_federated_identity_credential, 2023)
+        doc.setdefault("tags", {})
+
+    def _render_uami(self, doc: Doc, out: Doc, api_version: str | None) -> Doc:
+        """api-version 2015-08-31-preview also carried ``clientSecretUrl`` (its spec; recording
+        test_vm_explicit_msi, 2020); later versions do not."""
+        if api_version and api_version < "2018-11-30" and doc.get("_identity"):
+            ident = doc["_identity"]
+            out["properties"] = {
+                **out["properties"],
+                "clientSecretUrl": f"{self.world.urls.identity}/credentials{doc['id']}/credentials"
+                f"?tid={ident['tenantId']}&oid={ident['principalId']}&aid={ident['clientId']}",
+            }
+        return out
+
+    def associated_resources(self, uami_id: str) -> list[Doc]:
+        """The resources whose ``identity`` names this user-assigned identity."""
+        low = uami_id.lower()
+        return [
+            d
+            for d in self.store.find(RES, lambda d: "identity" in d)
+            if any(
+                k.lower() == low
+                for k in ((d.get("identity") or {}).get("userAssignedIdentities") or {})
+            )
+        ]
 
     def identities_added(self, rid: Rid, identity: Any, *, patch: bool) -> list[str]:
         """The user-assigned identity ids this PUT/PATCH would newly attach (for the linked

@@ -13,6 +13,7 @@ from ..ids import (
     DCE,
     DCR,
     FIC,
+    HOST_KINDS,
     UAMI,
     VM,
     Doc,
@@ -23,6 +24,7 @@ from ..ids import (
     strip,
 )
 from .base import RES, RGS, SUBS, ArmModel
+from .compute import VM_ETAG_SINCE, vm_etag
 
 # properties the server owns and a PUT does not clear
 _READONLY_PROPS = {
@@ -312,7 +314,10 @@ class Resources(ArmModel):
             doc["properties"]["provisioningState"] = "Succeeded"
         doc["_modified"] = now
         doc["_modifiedBy"] = caller
+        doc["_version"] = int(doc.get("_version", 0)) + 1  # what a VM's etag counts
         self.store.put(RES, rid.key(), doc)
+        if existing is None and tlow in HOST_KINDS:
+            self.world.on_info_change()  # a new host: sandbox.json lists it
         return doc, existing is None
 
     def delete_resource(self, rid: Rid) -> Doc | None:
@@ -327,13 +332,21 @@ class Resources(ArmModel):
         self._release_identities(doc)
         self.store.delete(RES, rid.key())
         self._delete_assignments_below(doc["id"])
+        if doc.get("_type") in HOST_KINDS:
+            self.world.on_info_change()
         return doc
 
-    def render(self, doc: Doc) -> Doc:
-        """The wire form of a stored resource (computed fields filled in)."""
+    def render(self, doc: Doc, api_version: str | None = None) -> Doc:
+        """The wire form of a stored resource (computed fields filled in), as the api-version
+        the client asked for shows it."""
         out = strip(doc)
-        if doc.get("_type", "") == DCE.lower():
+        tlow = doc.get("_type", "")
+        if tlow == DCE.lower():
             out = self._render_dce(doc, out)
+        elif tlow == UAMI.lower():
+            out = self._render_uami(doc, out, api_version)
+        elif tlow == VM.lower() and api_version and api_version >= VM_ETAG_SINCE:
+            out["etag"] = vm_etag(doc)
         return out
 
 

@@ -46,7 +46,7 @@ class AuthorizationResponses(ArmResponses):
 
     def list_role_definitions(self, req: Req, ctx: Ctx) -> Response:
         scope = self._definitions_scope(req, ctx)
-        return json_response({"value": self.arm.list_role_definitions(scope, req.q("$filter"))})
+        return self._list(req, self.arm.list_role_definitions(scope, req.q("$filter")))
 
     def get_role_definition(self, req: Req, ctx: Ctx) -> Response:
         scope = self._definitions_scope(req, ctx)
@@ -60,6 +60,20 @@ class AuthorizationResponses(ArmResponses):
             )
         return json_response(self.arm.render_role_definition(role, scope))
 
+    # ---- the caller's own permissions ----------------------------------------------------------------
+    def list_permissions(self, req: Req, ctx: Ctx) -> Response:
+        """``{scope}/providers/Microsoft.Authorization/permissions`` (Permissions_ListForResource
+        / _ListForResourceGroup): "Gets all permissions the caller has" there, one entry per role
+        the caller holds at the scope or above, asked by any caller about itself (no role needed).
+        The sandbox computes it from the role assignments as ARM lists them, at once: a grant
+        not yet enforced (``settings.rbac_propagation_s``) is already in it — its model of the
+        gap between an assignment being listed and being honoured."""
+        scope, tid = self._scope(req, ctx)
+        rid = parse_rid(scope)
+        if rid is not None and rid.rg is not None:
+            self.arm.require_resource_group(rid.sub, rid.rg)
+        return self._list(req, self.arm.permissions_of(tid, ctx.oid, scope))
+
     # ---- role assignments ------------------------------------------------------------------------
     def _assignments_scope(self, req: Req, ctx: Ctx, verb: str) -> tuple[str, str]:
         scope, tid = self._scope(req, ctx)
@@ -70,7 +84,7 @@ class AuthorizationResponses(ArmResponses):
     def list_role_assignments(self, req: Req, ctx: Ctx) -> Response:
         scope, tid = self._assignments_scope(req, ctx, "read")
         docs = self.arm.list_role_assignments(scope, tid, req.q("$filter"))
-        return json_response({"value": [strip(d) for d in docs]})
+        return self._list(req, [strip(d) for d in docs])
 
     def get_role_assignment(self, req: Req, ctx: Ctx) -> Response:
         scope, _tid = self._assignments_scope(req, ctx, "read")

@@ -10,18 +10,21 @@ Handlers are ``handler(req, ctx) -> Response``; ``urls.py`` wraps each with
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
+import json
 import re
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import jwt
 from starlette.responses import Response
 
 from ...auth import ARM_AUDIENCES, AuthError, bearer_claims
-from ...http import Handler, Req, is_bad_json
+from ...http import Handler, Req, is_bad_json, json_response
 from ...tokens import unverified_claims
 from ..catalog import PROVIDERS
 from ..exceptions import ArmError, invalid_content, method_not_allowed
@@ -310,9 +313,33 @@ class ArmResponses:
             raise invalid_content("The request content is missing.")
         return body
 
+    # ---- lists -------------------------------------------------------------------------------
+    def _list(self, req: Req, items: list[Any], **extra: Any) -> Response:
+        """A list answer, paged when ``settings.page_size`` is set: ARM's RPC has a provider
+        return at most a page of ``value`` and a ``nextLink`` carrying ``$skipToken`` (and the
+        query the client sent) until the last page; "Clients must fetch records until the
+        nextLink is not returned back" (resource-api-reference.md, "Get resource collection")."""
+        size = int(self.world.settings.page_size or 0)
+        start = _offset(req.q("$skipToken"))
+        if size <= 0:
+            return json_response({"value": items[start:], **extra})
+        end = start + size
+        body: dict[str, Any] = {"value": items[start:end], **extra}
+        if end < len(items):
+            query = [(k, v) for k, v in req.request.query_params.multi_items()]
+            query = [(k, v) for k, v in query if k.lower() != "$skiptoken"]
+            query.append(("$skipToken", _token(end)))
+            body["nextLink"] = (
+                f"{req.base_url()}{req.request.url.path}?{urlencode(query, safe='$')}"
+            )
+        return json_response(body)
+
     # ---- long-running operations -------------------------------------------------------------
     def _retry_after(self) -> dict[str, str]:
-        n = int(self.world.settings.extra.get("lro_retry_after", 1))
+        """ARM's RPC asks for ``Retry-After`` on every answer of a running operation, "a minimum
+        of 10 seconds" (async-api-reference.md); the sandbox's default is 1 s so that tests stay
+        quick (``settings.lro_retry_after_s``)."""
+        n = int(self.world.settings.lro_retry_after_s)
         return {"Retry-After": str(n)} if n > 0 else {}
 
     def _lro_headers(self, req: Req, rid: Rid, op: Doc) -> dict[str, str]:
@@ -329,6 +356,21 @@ class ArmResponses:
         }
         headers.update(self._retry_after())
         return headers
+
+
+def _token(offset: int) -> str:
+    """An opaque ``$skipToken`` (the offset of the next page)."""
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        return max(0, int(data["o"]))
+    except (ValueError, KeyError, TypeError):
+        raise ArmError(400, "InvalidSkipToken", "The $skipToken is invalid.") from None
 
 
 def _claim(header: str | None, name: str) -> Any:

@@ -10,7 +10,19 @@ from starlette.responses import Response
 
 from ...http import Req, empty, json_response
 from ..exceptions import ArmError, invalid_content
-from ..ids import ASYNC_TYPES, IDENTITY_TYPES, UAMI, Rid, canonical_type, parse_rid, strip
+from ..ids import (
+    ASYNC_TYPES,
+    FIC,
+    IDENTITY_TYPES,
+    UAMI,
+    VM,
+    Doc,
+    Rid,
+    canonical_type,
+    parse_rid,
+    strip,
+)
+from ..models.compute import VM_ETAG_SINCE, vm_etag
 from .base import ArmResponses, Ctx
 
 ASSIGN_IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
@@ -40,7 +52,7 @@ class ResourceResponses(ArmResponses):
             if not self.arm.has_permission(ctx.tid, ctx.oid, doc["id"], f"{doc['type']}/read"):
                 continue
             value.append({k: v for k, v in self.arm.render(doc).items() if k in LISTED})
-        return json_response({"value": value})
+        return self._list(req, value)
 
     # ---- resource groups -------------------------------------------------------------------------
     def list_resource_groups(self, req: Req, ctx: Ctx) -> Response:
@@ -50,7 +62,7 @@ class ResourceResponses(ArmResponses):
             for rg in self.arm.resource_groups(req.params["sub"])
             if self.arm.has_permission(ctx.tid, ctx.oid, rg["id"], action)
         ]
-        return json_response({"value": value})
+        return self._list(req, value)
 
     def _group(self, req: Req, ctx: Ctx, verb: str) -> tuple[str, str]:
         sub, rg = req.params["sub"], req.params["rg"]
@@ -135,7 +147,7 @@ class ResourceResponses(ArmResponses):
             docs = [d for d in docs if d["id"].lower().startswith(prefix)]
         if not whole:
             docs = [d for d in docs if self.arm.has_permission(ctx.tid, ctx.oid, d["id"], action)]
-        return json_response({"value": [self.arm.render(d) for d in docs]})
+        return self._list(req, [self.arm.render(d, ctx.api_version) for d in docs])
 
     def _target(self, req: Req, ctx: Ctx, verb: str) -> tuple[Rid, str, str]:
         """(id, path, lower-case type) of the resource, once the caller may ``verb`` it."""
@@ -156,7 +168,8 @@ class ResourceResponses(ArmResponses):
         if tlow in ASYNC_TYPES:
             self.arm.complete_operations(rid, older_than=60)  # a client that never polls
             doc = self.arm.resource(rid) or doc
-        return json_response(self.arm.render(doc))
+        out = self.arm.render(doc, ctx.api_version)
+        return json_response(out, headers=_etag_header(out))
 
     def put_resource(self, req: Req, ctx: Ctx) -> Response:
         return self._write(req, ctx, patch=False)
@@ -169,6 +182,8 @@ class ResourceResponses(ArmResponses):
         body = self._body(req)
         if not isinstance(body, dict):
             raise invalid_content()
+        if tlow == VM.lower() and ctx.api_version >= VM_ETAG_SINCE:
+            self._preconditions(req, self.arm.resource(rid))
         if "identity" in body and tlow in IDENTITY_TYPES | {UAMI.lower()}:
             added = self.arm.identities_added(rid, body.get("identity"), patch=patch)
             denied = [
@@ -188,13 +203,46 @@ class ResourceResponses(ArmResponses):
         doc, created = self.arm.put_resource(
             rid, body, caller=ctx.oid, api_version=ctx.api_version, patch=patch
         )
-        out = self.arm.render(doc)
+        out = self.arm.render(doc, ctx.api_version)
+        status = 201 if created else 200
         if tlow in ASYNC_TYPES:
             op = self.arm.start_operation(
                 rid, "patch" if patch else "put", doc.get("location", "westus2")
             )
-            return json_response(out, 201 if created else 200, self._lro_headers(req, rid, op))
-        return json_response(out, 201 if created else 200)
+            headers = {**self._lro_headers(req, rid, op), **_etag_header(out)}
+            return json_response(out, status, headers)
+        if created and tlow in (UAMI.lower(), FIC.lower()):
+            # the MSI provider's 201 names the new resource (az CLI recordings
+            # test_identity_management, test_federated_identity_credential: "location: /subscri
+            # ptions/.../userAssignedIdentities/ide[/federatedIdentityCredentials/fic1]")
+            return json_response(out, status, {"Location": out["id"]})
+        return json_response(out, status)
+
+    @staticmethod
+    def _preconditions(req: Req, existing: Doc | None) -> None:
+        """``If-Match`` / ``If-None-Match`` on a virtual machine (api-version 2023-09-01 on):
+        "Specify the last-seen ETag value to prevent accidentally overwriting concurrent
+        changes"; "Set to '*' to allow a new record set to be created, but to prevent updating an
+        existing record set" (virtualMachine.json). A mismatch is ARM's 412 PreconditionFailed;
+        the message is Compute's ("Etag provided in if-match header \"2\" does not match etag
+        \"3\" of resource.", kubernetes-sigs/cloud-provider-azure#9728)."""
+        current = vm_etag(existing) if existing is not None else None
+        if_match = req.header("if-match")
+        if if_match is not None and if_match.strip() != "*" and if_match.strip() != current:
+            raise ArmError(
+                412,
+                "PreconditionFailed",
+                f"Etag provided in if-match header {if_match.strip()} does not match etag "
+                f"{current} of resource.",
+            )
+        if if_match is not None and if_match.strip() == "*" and existing is None:
+            raise ArmError(412, "PreconditionFailed", "The resource does not exist (If-Match: *).")
+        if (req.header("if-none-match") or "").strip() == "*" and existing is not None:
+            raise ArmError(
+                412,
+                "PreconditionFailed",
+                f"Etag provided in if-none-match header * matches etag {current} of resource.",
+            )
 
     def delete_resource(self, req: Req, ctx: Ctx) -> Response:
         rid, _path, tlow = self._target(req, ctx, "delete")
@@ -208,6 +256,41 @@ class ResourceResponses(ArmResponses):
             return empty(202, self._lro_headers(req, rid, op))
         self.arm.delete_resource(rid)
         return empty(200)
+
+    def list_associated_resources(self, req: Req, ctx: Ctx) -> Response:
+        """``POST .../userAssignedIdentities/{name}/listAssociatedResources``
+        (2022-01-31-preview): ``{"totalCount": n, "value": [...]}`` (az CLI recording
+        test_identity_management), each resource with id, name, lower-case type, resourceGroup,
+        subscriptionId and subscriptionDisplayName (learn.microsoft.com/entra/identity/
+        managed-identities-azure-resources/how-to-view-associated-resources-for-an-identity).
+        Its OData ``$filter`` / ``$orderby`` are not modelled: refused rather than ignored."""
+        path = self._path(req).rsplit("/", 1)[0]
+        rid = parse_rid(path)
+        assert rid is not None
+        self._authorize(ctx, path, f"{UAMI}/listAssociatedResources/action")
+        self.arm.require_resource_group(rid.sub, rid.rg or "")
+        uami = self.arm.require_resource(rid)
+        for option in ("$filter", "$orderby"):
+            if req.q(option):
+                raise ArmError(
+                    400, "BadRequest", f"{option} is not supported by this sandbox's provider."
+                )
+        value = []
+        for doc in self.arm.associated_resources(uami["id"]):
+            if not self.arm.has_permission(ctx.tid, ctx.oid, doc["id"], f"{doc['type']}/read"):
+                continue
+            sub = self.arm.subscription(doc["_sub"]) or {}
+            value.append(
+                {
+                    "id": doc["id"],
+                    "name": doc["name"],
+                    "type": doc["type"].lower(),
+                    "resourceGroup": doc["id"].split("/")[4],
+                    "subscriptionId": doc["_sub"],
+                    "subscriptionDisplayName": sub.get("displayName"),
+                }
+            )
+        return self._list(req, value, totalCount=len(value))
 
     def unsupported_action(self, req: Req, ctx: Ctx) -> Response:
         """POST on a resource: no resource actions are implemented."""
@@ -242,3 +325,9 @@ class ResourceResponses(ArmResponses):
             "DELETE": self.delete_resource,
         }.get(req.method, self.unsupported_action)
         return handler(req, ctx)
+
+
+def _etag_header(out: Doc) -> dict[str, str]:
+    """ARM's RPC: an ``etag`` in the body "must also be provided as a header"
+    (resource-api-reference.md)."""
+    return {"ETag": out["etag"]} if "etag" in out else {}

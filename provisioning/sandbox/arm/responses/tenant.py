@@ -92,7 +92,7 @@ class TenantResponses(ArmResponses):
             for s in self.arm.subscriptions(ctx.tid)
             if self.arm.has_any_assignment(ctx.tid, ctx.oid, s["id"])
         ]
-        return json_response({"value": subs, "count": {"type": "Total", "value": len(subs)}})
+        return self._list(req, subs, count={"type": "Total", "value": len(subs)})
 
     def list_tenants(self, req: Req, ctx: Ctx) -> Response:
         t = self.world.tenants.get(ctx.tid)
@@ -110,7 +110,7 @@ class TenantResponses(ArmResponses):
                     "tenantType": "AAD",
                 }
             )
-        return json_response({"value": value, "count": {"type": "Total", "value": len(value)}})
+        return self._list(req, value, count={"type": "Total", "value": len(value)})
 
     def providers(self, req: Req, ctx: Ctx) -> Response:
         """``/providers[/{ns}]`` and ``/subscriptions/{sub}/providers[/{ns}]``."""

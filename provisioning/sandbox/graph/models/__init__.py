@@ -2,7 +2,7 @@
 role assignments, SharePoint sites and organizations, with Microsoft Entra's rules.
 
 State and rules only (moto's *model*); ``responses/`` parses Graph requests and renders
-Graph responses. Other services use the methods listed in ``sandbox/CONTRACT.md``
+Graph responses. Other services use the methods listed in ``sandbox/README.md``
 (``Directory`` section). Every object lives in one tenant (``_tenant``); an application is
 also found globally by its ``appId`` (``_tenant`` is then its home tenant).
 
@@ -19,6 +19,7 @@ ids of owning service principals), ``_secrets`` (salted hashes of client secrets
 * ``assignments.py``           app role assignments, admin consent, the seeds' admins
 * ``sites.py``                 SharePoint sites and their grants, the organization
 * ``role_management.py``       Microsoft Entra role definitions and role assignments
+* ``deleted_items.py``         soft-deleted applications and service principals (30 days)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..exceptions import GraphError, bad_value, not_found
 from .applications import Applications
 from .assignments import AppRoleAssignments
 from .base import GRAPH_APP_ID, public
+from .deleted_items import DeletedItems
 from .federated_credentials import FederatedCredentials
 from .role_management import RoleManagement
 from .service_principals import ServicePrincipals
@@ -42,5 +44,6 @@ class Directory(
     AppRoleAssignments,
     Sites,
     RoleManagement,
+    DeletedItems,
 ):
     """``world.directory``."""

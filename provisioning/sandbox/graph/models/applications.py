@@ -95,6 +95,8 @@ class Applications(DirectoryModel):
                 other = self.app_by_unique_name(tid, un)
                 if other and (current is None or other["id"] != current["id"]):
                     raise duplicate("uniqueName")
+                if self.deleted_holding_unique_name(tid, un) is not None:
+                    raise duplicate("uniqueName")  # a deleted app keeps it (deleted_items.py)
         for uri in body.get("identifierUris") or []:
             low = _norm_uri(uri)
             if not low:
@@ -177,6 +179,13 @@ class Applications(DirectoryModel):
                 },
                 "oauth2RequirePostResponse": False,
                 "signInAudience": "AzureADMyOrg",
+                # an unverified app's publisher is an object of nulls, not null (az CLI
+                # recordings test_service_principal_scenario, test_app_federated_credential)
+                "verifiedPublisher": {
+                    "displayName": None,
+                    "verifiedPublisherId": None,
+                    "addedDateTime": None,
+                },
             }
         )
         _merge(doc, clean)
@@ -222,15 +231,6 @@ class Applications(DirectoryModel):
         self.store.put(self.APPS, app["id"], app)
         self._sync_sps(app)
         return app
-
-    def delete_app(self, app: Doc) -> None:
-        for f in self.store.find(self.FICS, lambda d: d["_app"] == app["id"]):
-            self.store.delete(self.FICS, f["id"])
-        home_sp = self.sp_by_app_id(app["_tenant"], app["appId"])
-        if home_sp:
-            self.delete_sp(app["_tenant"], home_sp["id"])
-        self.store.delete(self.APPS, app["id"])
-        self._app_idx.pop(app["appId"], None)
 
     def _sync_sps(self, app: Doc) -> None:
         """Service principals mirror their application's published settings."""

@@ -13,6 +13,10 @@ from .base import FIC_NAME, MAX_FICS, DirectoryModel, Doc
 
 class FederatedCredentials(DirectoryModel):
     def fics(self, app_object_id: str) -> list[Doc]:
+        """The live application's credentials (a deleted app keeps them for a restore, but they
+        are honoured nowhere: models/deleted_items.py)."""
+        if self.store.get(self.APPS, app_object_id.lower()) is None:
+            return []
         delay = float(self.world.settings.fic_propagation_s)
         out = self.store.find(self.FICS, lambda d: d["_app"] == app_object_id.lower())
         for d in out:

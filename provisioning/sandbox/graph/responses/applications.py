@@ -111,7 +111,7 @@ class ApplicationResponses(GraphResponses):
         if app is None:
             raise not_found(value)
         self._need_write(call.ctx, app)
-        self.d.delete_app(app)
+        self.d.soft_delete_app(app)  # to deleted items for 30 days (models/deleted_items.py)
         return Out(204)
 
     # ---- password credentials ------------------------------------------------------------------

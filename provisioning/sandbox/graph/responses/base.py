@@ -225,6 +225,11 @@ class GraphResponses:
         if want_count and not call.eventual():
             raise not_counted()
         top = parse_top(call.q("$top"))
+        size = int(self.world.settings.page_size or 0)
+        if size > 0:
+            # "the page size might be smaller than requested: some APIs cap it" (Graph paging,
+            # learn.microsoft.com/graph/paging): a client must follow @odata.nextLink
+            top = min(top, size)
         offset = decode_skiptoken(call.q("$skiptoken"))
         page = docs[offset : offset + top]
         ctx_frag = context + (f"({','.join(select)})" if select else "")

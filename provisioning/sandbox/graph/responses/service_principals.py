@@ -112,7 +112,7 @@ class ServicePrincipalResponses(GraphResponses):
         if sp is None:
             raise not_found(value)
         self._need_write(ctx, sp)
-        self.d.delete_sp(ctx.tid, sp["id"])
+        self.d.soft_delete_sp(ctx.tid, sp["id"])  # to deleted items (models/deleted_items.py)
         return Out(204)
 
     # ---- owners ------------------------------------------------------------------------------
