@@ -12,6 +12,7 @@ from provisioning.config import App, Config, Customer, Identity
 from provisioning.core import armid
 from provisioning.core.clouds import Cloud
 from provisioning.state import HomeState, IdentityState
+from provisioning.state.home import identity_id
 
 from ..diagnose import SECRET_VARIABLES, Context
 from .endpoint import endpoint_info
@@ -189,9 +190,7 @@ def identity_rid(config: Config, name: str | None) -> str | None:
     ident = find_identity(config, name)
     if ident is None:
         return None
-    return armid.user_assigned_identity_id(
-        config.home.subscription_id, ident.resource_group, ident.name
-    )
+    return identity_id(config.home.subscription_id, ident)
 
 
 def role_name(grant: Any) -> str:
