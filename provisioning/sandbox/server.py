@@ -183,6 +183,7 @@ class Server:
                 break
             await asyncio.sleep(0.01)
         self.write_files()
+        self.world.on_change = self.write_files
         self.ready.set()
         await asyncio.gather(*tasks)
 

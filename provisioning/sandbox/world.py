@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from .faults import Faults, RequestLog
@@ -43,6 +44,10 @@ class Settings:
     clock_offset_s: float = 0.0  # moves the sandbox clock (expired assertions, skew)
     lro_polls: int = 1  # how many polls an ARM long-running operation takes
     token_lifetime_s: int = 3599
+    # where the Arc identity endpoint writes its challenge key files ("": the agent's own
+    # directory, /var/opt/azcmagent/tokens, when it exists and is writable, else
+    # <state>/azcmagent/tokens; azure-identity reads keys only from the agent's directory)
+    arc_key_dir: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -107,6 +112,9 @@ class World:
         self.log = RequestLog()
         self.tenants = Tenants(self.store)
         self.hosts: dict[str, dict[str, Any]] = {}  # filled by the identity service
+        # set by the server once it listens: rewrites sandbox.json after the control API
+        # added tenants or hosts
+        self.on_change: Callable[[], Any] | None = None
         # one model per service; imported here so each package stays self-contained
         from .arm.models import Arm
         from .entra.models import Entra
@@ -120,6 +128,10 @@ class World:
 
     def now(self) -> float:
         return time.time() + self.settings.clock_offset_s
+
+    def changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def save_settings(self) -> None:
         self.store.put("meta", "settings", asdict(self.settings))

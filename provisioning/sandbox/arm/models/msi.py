@@ -1,6 +1,6 @@
 """Microsoft.ManagedIdentity: user-assigned identities (a principal and its managed-identity
 service principal minted through the directory), the ``identity`` block of the resources that
-carry one (Compute, Automation, Web, HybridCompute, Insights: PUT replaces, PATCH merges), the
+carry one (Compute, Automation, Web, App, HybridCompute, Insights: PUT replaces, PATCH merges), the
 system-assigned identity by scope, and what each host's identity endpoint serves."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 from ..exceptions import ArmError
 from ..ids import HOST_KINDS, UAMI, Doc, Rid
 from .base import RES, ArmModel
+from .web import host_name
 
 
 def _identity_set(type_: Any) -> set[str]:
@@ -195,7 +196,7 @@ class ManagedIdentities(ArmModel):
             if kind:
                 out.append(
                     {
-                        "name": doc["name"],
+                        "name": host_name(doc),
                         "kind": kind,
                         "resource_id": doc["id"],
                         "tenant": doc["_tenant"],

@@ -10,7 +10,16 @@ from starlette.responses import Response
 
 from ...http import Req, empty, json_response
 from ..exceptions import ArmError, invalid_content
-from ..ids import ASYNC_TYPES, IDENTITY_TYPES, UAMI, Rid, canonical_type, parse_rid, strip
+from ..ids import (
+    ACCEPTED_PATCH_TYPES,
+    ASYNC_TYPES,
+    IDENTITY_TYPES,
+    UAMI,
+    Rid,
+    canonical_type,
+    parse_rid,
+    strip,
+)
 from .base import ArmResponses, Ctx
 
 ASSIGN_IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
@@ -189,6 +198,10 @@ class ResourceResponses(ArmResponses):
             rid, body, caller=ctx.oid, api_version=ctx.api_version, patch=patch
         )
         out = self.arm.render(doc)
+        if patch and tlow in ACCEPTED_PATCH_TYPES:  # 202, then the Location says when it is done
+            op = self.arm.start_operation(rid, "patch", doc.get("location", "westus2"))
+            headers = self._lro_headers(req, rid, op)
+            return empty(202, {"Location": headers["Location"], **self._retry_after()})
         if tlow in ASYNC_TYPES:
             op = self.arm.start_operation(
                 rid, "patch" if patch else "put", doc.get("location", "westus2")
