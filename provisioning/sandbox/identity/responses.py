@@ -234,9 +234,7 @@ class IdentityResponses:
             "token_type": "Bearer",
             "client_id": ident["client_id"],
         }
-        if not legacy:
-            body["not_before"] = str(tok["not_before"])
-        return json_response(body, 200)
+        return json_response(body, 200)  # the documented sample's fields, exactly
 
 
 def _net_date(ts: int) -> str:
