@@ -52,7 +52,7 @@ IMDS = Endpoint(
 )
 APP_SERVICE = Endpoint(
     "app-service",
-    "App Service identity endpoint",
+    "App Service / Automation",  # the protocol: Functions and Container Apps speak it too
     ("IDENTITY_ENDPOINT", "IDENTITY_HEADER"),
     "GET $IDENTITY_ENDPOINT?api-version=2019-08-01&resource=... with the header "
     "X-IDENTITY-HEADER: $IDENTITY_HEADER",
@@ -61,7 +61,7 @@ APP_SERVICE = Endpoint(
 )
 ARC = Endpoint(
     "arc",
-    "Azure Arc identity endpoint (HIMDS)",
+    "Azure Arc",  # the agent's HIMDS
     ("IDENTITY_ENDPOINT", "IMDS_ENDPOINT"),
     "GET $IDENTITY_ENDPOINT?api-version=2020-06-01&resource=... with Metadata: true; a 401 "
     "names a key file (WWW-Authenticate: Basic realm=<path>) whose content is sent back as "
@@ -216,6 +216,19 @@ def host_kind(rid: ResourceId) -> HostKind:
             f"{rid.full_type} cannot host an identity for xtenant; hosts: {', '.join(host_types())}"
         )
     return kind
+
+
+def host_label(rid: ResourceId) -> str:
+    """How a host is named in addresses: its name, ``<app>/<slot>`` for a slot."""
+    return "/".join(rid.names) if rid.kind == "resource" else rid.name
+
+
+def is_host(rid: ResourceId, name: str) -> bool:
+    """Whether ``name`` (a machine's host name, ``--host``) names this host: its name, or for
+    a slot ``<app>/<slot>`` or ``<app>-<slot>`` (its default host name's first label)."""
+    n = name.casefold()
+    names = rid.names if rid.kind == "resource" else (rid.name,)
+    return n in {rid.name.casefold(), "/".join(names).casefold(), "-".join(names).casefold()}
 
 
 def endpoint_for(environ: Mapping[str, str]) -> Endpoint | None:

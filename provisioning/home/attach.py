@@ -10,7 +10,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from provisioning.core import armid
 from provisioning.core.engine import Context, Task
 from provisioning.core.errors import TaskError, code_of, status_of
-from provisioning.core.hosts import host_kind
+from provisioning.core.hosts import host_kind, host_label
 from provisioning.core.plan import Action, Change, FieldChange
 from provisioning.state.home import identity_id
 from provisioning.state.hosts import list_hosts, read_host
@@ -58,7 +58,7 @@ class AttachTask(Task):
     def __init__(self, ident: Identity, host: armid.ResourceId) -> None:
         self.ident = ident
         self.host = host
-        self.address = f"home.identity[{ident.name}].attach[{host.name}]"
+        self.address = f"home.identity[{ident.name}].attach[{host_label(host)}]"
         self.observed: HostIdentity | None = None
 
     async def observe(self, ctx: Context) -> None:
@@ -155,7 +155,7 @@ class PruneAttachmentsTask(Task):
             names = sorted(_short(u) for u in stale)
             out.append(
                 Change(
-                    f"home.attachments[{host.name}]",
+                    f"home.attachments[{host_label(host)}]",
                     self.kind,
                     Action.DELETE,
                     [FieldChange("identity.userAssignedIdentities", names, None)],

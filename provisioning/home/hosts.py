@@ -85,7 +85,6 @@ async def arm_lro(clients: Any, method: str, url: str, api: str, body: Any) -> A
     base = clients.cloud.arm.rstrip("/")
     req = HttpRequest(method, f"{base}{url}", params={"api-version": api}, json=body)
     initial = await clients.arm.send_request(req, _return_pipeline_response=True)
-    await initial.http_response.read()
     if initial.http_response.status_code >= 400:
         raise HttpResponseError(response=initial.http_response)
 

@@ -22,7 +22,7 @@ from provisioning.core.graph import (
     graph_permission_hint,
     sp_by_app_id,
 )
-from provisioning.core.hosts import host_kind
+from provisioning.core.hosts import host_kind, host_label
 
 from .hosts import HostIdentity, arm_json, read_host
 
@@ -387,7 +387,9 @@ async def read_home(
         if read:
             seen.record(seen.identities, ident.name, address, state)
         for host in ident.attach_ids if hosts and state is not None else ():
-            read, block = await guard(f"{address}.attach[{host.name}]", read_host(clients, host))
+            read, block = await guard(
+                f"{address}.attach[{host_label(host)}]", read_host(clients, host)
+            )
             if read:
                 seen.hosts[str(host).lower()] = block
 
