@@ -380,3 +380,100 @@ def test_403_names_the_role_to_grant(
         label = f"{spec['site']}/{name}" if "site" in spec else name
         msg = messages[f"home.identity[umi-{name}].attach[{label}]"]
         assert role in msg and "Managed Identity Operator" in msg
+
+
+# ---- a system-assigned identity turned off; a re-created host ----------------------------
+
+
+def _one_host_config(w: World, tmp: Path, name: str, host_id: str) -> Path:
+    t = w.sb.info["tenants"]["contoso"]
+    path = tmp / f"{name}.yaml"
+    path.write_text(
+        "cloud: public\nhome:\n"
+        f"  tenant_id: {t['tenant_id']}\n  subscription_id: {t['subscription_id']}\n"
+        f"  identities:\n    - name: sys-{name}\n      system_assigned_of: {host_id}\n"
+        f"  apps:\n    - key: {name}\n      display_name: Contoso {name}\n"
+        f"      unique_name: contoso-{name}\n      redirect_uri: https://contoso.example/onboarded\n"
+        f"      trusts: [sys-{name}]\n"
+        "customers:\n  - name: tailspin\n    tenant: tailspin.onmicrosoft.com\n"
+        f"    app: {name}\n"
+    )
+    return path
+
+
+def _applied(w: World, mp: pytest.MonkeyPatch, path: Path) -> None:
+    for k, v in w.env(admin="contoso").items():
+        mp.setenv(k, v)
+    out = home_apply(load_config(path), w.cloud, Options())
+    assert out.ok, out.failures
+
+
+def _verify_here(w: World, mp: pytest.MonkeyPatch, path: Path, host: str) -> Any:
+    environ = _on_host(mp, w, host)
+    return verify(
+        load_config(path),
+        w.cloud,
+        customers=["tailspin"],
+        host=host,
+        home_credential=w.sb.admin_credential("contoso"),
+        environ=environ,
+    )
+
+
+def test_system_identity_turned_off(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    host = world.sb.add_host("appservice", "web-off", system_assigned=True)
+    path = _one_host_config(world, tmp_path, "web-off", host["resource_id"])
+    _applied(world, monkeypatch, path)
+    off = world.raw.arm(
+        "PATCH", host["resource_id"], "2023-12-01", json={"identity": {"type": "None"}}
+    )
+    assert off.status_code == 200, off.text
+
+    report = _verify_here(world, monkeypatch, path, "web-off")
+    mi = next(r for r in report.rows if r.step == "mi_token")
+    assert mi.status == "failed" and mi.diagnosis is not None
+    assert "system-assigned identity of web-off is off" in mi.diagnosis.cause
+    assert "ARM confirms it" in mi.diagnosis.cause
+    assert "xtenant apply" in mi.diagnosis.fix
+
+    for k, v in world.env(admin="contoso").items():
+        monkeypatch.setenv(k, v)
+    plan = {c.address: c for c in home_plan(load_config(path), world.cloud, Options()).plan.changes}
+    enable = plan["home.identity[sys-web-off]"]
+    assert enable.action.value == "update" and "enables" in (enable.note or "")
+    fic = plan["home.app[web-off].fic[mi-sys-web-off]"]
+    assert fic.action.value == "update" and "is off" in (fic.note or "")
+
+
+def test_recreated_host_new_principal(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    host = world.sb.add_host("containerapp", "ca-recreated", system_assigned=True)
+    path = _one_host_config(world, tmp_path, "ca-recreated", host["resource_id"])
+    _applied(world, monkeypatch, path)
+    before = world.raw.arm("GET", host["resource_id"], "2024-03-01").json()["identity"][
+        "principalId"
+    ]
+    # deleted and made again (as a redeployment does): the same id, a new principal
+    gone = world.raw.arm("DELETE", host["resource_id"], "2024-03-01")
+    assert gone.status_code in (200, 202, 204), gone.text
+    world.sb.add_host("containerapp", "ca-recreated", system_assigned=True)
+    after = world.raw.arm("GET", host["resource_id"], "2024-03-01").json()["identity"][
+        "principalId"
+    ]
+    assert after != before
+
+    report = _verify_here(world, monkeypatch, path, "ca-recreated")
+    mi = next(r for r in report.rows if r.step == "mi_token")
+    assert mi.status == "failed" and mi.diagnosis is not None, mi
+    assert "re-created" in mi.diagnosis.cause and before in mi.diagnosis.cause
+
+    for k, v in world.env(admin="contoso").items():
+        monkeypatch.setenv(k, v)
+    plan = {c.address: c for c in home_plan(load_config(path), world.cloud, Options()).plan.changes}
+    fic = plan["home.app[ca-recreated].fic[mi-sys-ca-recreated]"]
+    assert fic.action.value == "update"
+    assert [(f.field, f.before, f.after) for f in fic.fields] == [("subject", before, after)]
+    assert "re-created" in (fic.note or "")
