@@ -196,10 +196,14 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         if spec is None:
             return exitcodes.ERROR
 
-    printer.line("\n== 5. Fabrikam's admin runs `xtenant customer apply --kit fabrikam/kit.json`")
+    printer.line(
+        "\n== 5. Fabrikam's admin runs `xtenant customer apply --kit fabrikam/kit.json` "
+        "(and fabrikam-reports/kit.json)"
+    )
     with environment(sb.env(admin="fabrikam")):
         fspec = _customer_apply(printer, kits / "fabrikam" / "kit.json", cloud)
-        if fspec is None:
+        rspec = _customer_apply(printer, kits / "fabrikam-reports" / "kit.json", cloud)
+        if fspec is None or rspec is None:
             return exitcodes.ERROR
 
     printer.line("\n== 6. the workloads, secret-less: no client secret exists anywhere")
@@ -219,13 +223,24 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
             probe.logs_ingestion,
         )
     with environment(sb.env(host="aa-runbooks"), drop=ADMIN_VARS):
-        _read_sites(printer, cloud, fspec, home.identities["umi-runbooks"].client_id)
+        _read_sites(printer, cloud, fspec, home.identities["umi-runbooks"].client_id, "aa-runbooks")
+        # the account's own system-assigned identity: the endpoint's default, no id named
+        _read_sites(printer, cloud, rspec, None, "aa-runbooks (system-assigned identity)")
+    with environment(sb.env(host="func-reports"), drop=ADMIN_VARS):
+        _read_sites(printer, cloud, rspec, home.identities["umi-reports"].client_id, "func-reports")
     printer.line("\n== 7. `xtenant verify --probe`, on each host, for its customers")
     from provisioning.chain.verify import render_table, verify
 
     ok = True
     reports = []
-    for host, customer in (("vm-vector", "litware"), ("aa-runbooks", "fabrikam")):
+    # a system-assigned identity is the one its host's endpoint gives when none is named
+    chosen = {n: v.client_id for n, v in home.identities.items() if not v.system_assigned_of}
+    for host, customer, ids in (
+        ("vm-vector", "litware", chosen),
+        ("aa-runbooks", "fabrikam", chosen),
+        ("func-reports", "fabrikam-reports", chosen),
+        ("aa-runbooks", "fabrikam-reports", {}),
+    ):
         with environment(sb.env(host=host), drop=ADMIN_VARS):
             report = verify(
                 loaded,
@@ -234,7 +249,7 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
                 probe=True,
                 host=host,
                 app_ids=home.app_ids(),
-                identities={n: v.client_id for n, v in home.identities.items()},
+                identities=ids,
                 kit_dir=str(kits),
             )
         printer.line(render_table(report))
@@ -316,7 +331,7 @@ def _ship_logs(
     )
 
 
-def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str) -> None:
+def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str | None, where: str) -> None:
     import httpx
 
     from provisioning.chain import CrossTenantCredential
@@ -334,5 +349,6 @@ def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str) -> None
     r.raise_for_status()
     names = ", ".join(s.get("displayName", s.get("name", "?")) for s in r.json().get("value", []))
     printer.line(
-        f"  the runbook on aa-runbooks read Fabrikam's SharePoint sites via Graph: {names}"
+        f"  the workload on {where} read Fabrikam's SharePoint sites via Graph as app "
+        f"{spec.home.app.display_name}: {names}"
     )

@@ -14,13 +14,19 @@ from typing import Any
 
 from provisioning.config import App, Customer
 from provisioning.core.clouds import Cloud
-from provisioning.core.hosts import is_host
+from provisioning.core.hosts import host_label, is_host
 
 from .. import claims as claims_mod
 from ..diagnose import Diagnosis, ErrorInfo, audience_matches, compare_fics, diagnose
 from .report import Row, first_line
 from .session import Chain, MiResult, Session, find_identity, is_dcr, role_name
 
+SYSTEM_ASSIGNED_NOTE = (
+    "{name} is the system-assigned identity of {host}: Microsoft documents only user-assigned "
+    "identities as an app's federated credential (https://learn.microsoft.com/entra/workload-id/"
+    "workload-identity-federation-config-app-trust-managed-identity); it works, but `xtenant "
+    "validate` says how to move to a user-assigned identity"
+)
 MI_CLAIMS = ("iss", "sub", "aud", "oid", "azp", "appid", "tid", "idtyp", "xms_mirid", "nbf", "exp")
 RESOURCE_CLAIMS = ("aud", "iss", "tid", "oid", "appid", "azp", "roles", "exp")
 
@@ -142,6 +148,7 @@ def mi_token(session: Session, customer: Customer, app: App) -> tuple[MiResult |
         f"{detail_head}: token of {name} (client id {c.get('azp') or c.get('appid')}); "
         + ", ".join(f"{k} {v}" for k, v in checks.items())
     )
+    ident = find_identity(session.config, name)
     session.add(
         Row(
             customer.name,
@@ -149,6 +156,9 @@ def mi_token(session: Session, customer: Customer, app: App) -> tuple[MiResult |
             "failed" if problem else "ok",
             seconds,
             detail,
+            note=SYSTEM_ASSIGNED_NOTE.format(name=name, host=host_label(ident.host_ids[0]))
+            if ident is not None and ident.system_assigned
+            else None,
             data={
                 "endpoint_kind": session.endpoint["kind"],
                 "endpoint": session.endpoint["endpoint"],
