@@ -88,6 +88,7 @@ class HostKind:
     docs: str  # how the platform documents its managed identities
     plan_note: str | None = None  # said in the plan next to an identity change
     az_assign: str | None = None  # the az command that attaches {identity} to {host}
+    both: str = "SystemAssigned, UserAssigned"  # the type with both kinds, as its spec spells it
 
     def roles_needed(self) -> str:
         """What attaching an identity needs, in words (named on a 403)."""
@@ -180,6 +181,7 @@ _KINDS: tuple[HostKind, ...] = (
         "container-app",
         "https://learn.microsoft.com/azure/container-apps/managed-identity",
         az_assign="az containerapp identity assign --ids {host} --user-assigned {identity}",
+        both="SystemAssigned,UserAssigned",  # common-types v3 ManagedServiceIdentityType
     ),
     HostKind(
         "Microsoft.HybridCompute/machines",

@@ -34,7 +34,7 @@ def permission_error(
             f"{identity_rid}"
         )
     else:
-        what = f"change {kind.label} {host}: grant {kind.role} on it"
+        what = f"change host {host} ({kind.label}): grant {kind.role} on it"
     return TaskError(
         address,
         f"permission denied to {what}. Attaching an identity needs {kind.roles_needed()}.",
@@ -84,7 +84,7 @@ class AttachTask(Task):
         assert cur is not None
         if cur.has(rid):
             return [Change(self.address, self.kind, Action.NOOP)]
-        body = merged_identity(cur, {rid}, set())
+        body = merged_identity(cur, {rid}, set(), both=host_kind(self.host).both)
         after_users = [
             u for u, v in body.get("userAssignedIdentities", {}).items() if v is not None
         ]
@@ -150,8 +150,8 @@ class PruneAttachmentsTask(Task):
             }
             if not stale:
                 continue
-            body = merged_identity(cur, set(), stale)
             host = armid.parse(host_id)
+            body = merged_identity(cur, set(), stale, both=host_kind(host).both)
             names = sorted(_short(u) for u in stale)
             out.append(
                 Change(

@@ -28,7 +28,12 @@ __all__ = ["HostIdentity", "merged_identity", "parse_identity", "write_host"]
 
 
 def merged_identity(
-    cur: HostIdentity, add: set[str], remove: set[str], *, system: bool | None = None
+    cur: HostIdentity,
+    add: set[str],
+    remove: set[str],
+    *,
+    system: bool | None = None,
+    both: str = "SystemAssigned, UserAssigned",
 ) -> dict[str, Any]:
     """The PATCH body that adds/removes user-assigned identities (and, with ``system``
     True, enables the system-assigned one) and keeps everything else: a system-assigned
@@ -39,7 +44,7 @@ def merged_identity(
     keep = [u for u in cur.users if u.lower() not in remove_l]
     keep += [a for a in sorted(add) if not cur.has(a)]
     with_system = cur.system if system is None else (cur.system or system)
-    body: dict[str, Any] = {"type": identity_type(with_system, bool(keep))}
+    body: dict[str, Any] = {"type": identity_type(with_system, bool(keep), both)}
     users: dict[str, Any] = {u: {} for u in keep}
     users.update({u: None for u in cur.users if u.lower() in remove_l})
     if users and (keep or body["type"] != "None"):

@@ -23,7 +23,7 @@ from provisioning.state.home import (
     identity_address,
     read_system_identity,
 )
-from provisioning.state.hosts import HostIdentity, identity_type
+from provisioning.state.hosts import HostIdentity
 
 from ..config import Identity
 from .attach import host_note
@@ -54,8 +54,8 @@ class SystemIdentityTask(Task):
         assert cur is not None
         if cur.system and cur.principal_id:
             return [Change(self.address, self.kind, Action.NOOP)]
-        body = merged_identity(cur, set(), set(), system=True)
         kind = host_kind(self.host)
+        body = merged_identity(cur, set(), set(), system=True, both=kind.both)
         note = (
             f"enables the system-assigned identity of {kind.label} {self.host.name}: a new "
             "principal id, which the app's federated credential will name"
@@ -66,7 +66,7 @@ class SystemIdentityTask(Task):
                 self.address,
                 self.kind,
                 Action.UPDATE,
-                [FieldChange("identity.type", cur.type, identity_type(True, bool(cur.users)))],
+                [FieldChange("identity.type", cur.type, body["type"])],
                 note=f"{note}; {extra}" if extra else note,
                 apply=lambda: self._enable(ctx, body),
             )

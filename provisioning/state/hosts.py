@@ -34,9 +34,10 @@ class HostIdentity:
         return identity_type(self.system, bool(self.users))
 
 
-def identity_type(system: bool, users: bool) -> str:
+def identity_type(system: bool, users: bool, both: str = "SystemAssigned, UserAssigned") -> str:
+    """The ``identity.type`` value (``both``: how the host kind's spec spells the two)."""
     if system and users:
-        return "SystemAssigned, UserAssigned"
+        return both
     return "SystemAssigned" if system else "UserAssigned" if users else "None"
 
 

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from ..exceptions import ArmError
-from ..ids import HOST_KINDS, UAMI, Doc, Rid
+from ..ids import CONTAINER_APP, HOST_KINDS, UAMI, Doc, Rid
 from .base import RES, ArmModel
 from .web import host_name
 
@@ -24,9 +24,15 @@ def _identity_set(type_: Any) -> set[str]:
     }
 
 
-def _identity_type(kinds: set[str]) -> str:
+def _identity_type(kinds: set[str], type_: str = "") -> str:
+    """The type as the provider's spec spells it: Container Apps (common-types v3
+    ``ManagedServiceIdentityType``) without the space the others write."""
     if kinds == {"systemassigned", "userassigned"}:
-        return "SystemAssigned, UserAssigned"
+        return (
+            "SystemAssigned,UserAssigned"
+            if type_ == CONTAINER_APP.lower()
+            else "SystemAssigned, UserAssigned"
+        )
     if kinds == {"systemassigned"}:
         return "SystemAssigned"
     if kinds == {"userassigned"}:
@@ -173,7 +179,7 @@ class ManagedIdentities(ArmModel):
         if not kinds:
             doc.pop("identity", None)
             return
-        out: Doc = {"type": _identity_type(kinds)}
+        out: Doc = {"type": _identity_type(kinds, doc.get("_type", ""))}
         if system:
             out["principalId"] = system["principalId"]
             out["tenantId"] = tid
