@@ -21,6 +21,9 @@ from provisioning.cli.output import Printer
 from provisioning.core.plan import plural
 
 ADMIN_VARS = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID")
+HOSTS_CONFIG = "sandbox-hosts.yaml"
+"""The demo world's hosts beyond VMs (a Functions app, an Automation account's own
+identity), next to the configuration the demo is given."""
 
 
 @contextmanager
@@ -150,6 +153,7 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
 
     try:
         loaded = load_config(config)
+        hosts_loaded = load_config(config.parent / HOSTS_CONFIG)
     except ConfigError as exc:
         for issue in exc.issues:
             printer.issue(issue)
@@ -172,9 +176,11 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         if home.problems:
             printer.error("; ".join(home.problems))
             return exitcodes.ERROR
-        from provisioning.kit.render import render_all
+        from provisioning.kit.model import build_kit
+        from provisioning.kit.render import render_all, render_kit
 
         kits = Path(sb.info["ca_bundle"]).parent.parent / "kits"
+        hosts_kits = kits.parent / "kits-hosts"  # its own folder: reconcile reads kits/
         render_all(
             loaded.config,
             cloud,
@@ -182,6 +188,32 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
             app_ids=home.app_ids(),
             identities=home.identity_ids(),
         )
+        printer.line(
+            f"\n== 2b. {HOSTS_CONFIG}: a Functions app and the Automation account's own "
+            "(system-assigned) identity, as Contoso's admin"
+        )
+        for warning in hosts_loaded.warnings:
+            printer.issue(warning)
+        hplan = home_plan(hosts_loaded, cloud, Options())
+        printer.line(render_text(hplan.plan, summary=hplan.summary()))
+        hout = home_apply(hosts_loaded, cloud, Options())
+        if not hout.ok:
+            for f in hout.failures:
+                printer.error(f"{f.address}: {f.message}")
+            return exitcodes.ERROR
+        hosts_home = home_state(hosts_loaded, cloud)
+        if hosts_home.problems:
+            printer.error("; ".join(hosts_home.problems))
+            return exitcodes.ERROR
+        for declared in hosts_loaded.config.customers:
+            kit = build_kit(
+                hosts_loaded.config,
+                cloud,
+                declared.name,
+                app_id=hosts_home.app_ids()[declared.app],
+                home_identities=hosts_home.identity_ids(),
+            )
+            render_kit(kit, hosts_kits / declared.name)
         printer.line(f"\n== 3. onboarding kits rendered in {kits}/ (one folder per customer)")
 
     litware = json.loads((kits / "litware" / "kit.json").read_text())
@@ -198,11 +230,11 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
 
     printer.line(
         "\n== 5. Fabrikam's admin runs `xtenant customer apply --kit fabrikam/kit.json` "
-        "(and fabrikam-reports/kit.json)"
+        "(and kits-hosts/fabrikam-reports/kit.json)"
     )
     with environment(sb.env(admin="fabrikam")):
         fspec = _customer_apply(printer, kits / "fabrikam" / "kit.json", cloud)
-        rspec = _customer_apply(printer, kits / "fabrikam-reports" / "kit.json", cloud)
+        rspec = _customer_apply(printer, hosts_kits / "fabrikam-reports" / "kit.json", cloud)
         if fspec is None or rspec is None:
             return exitcodes.ERROR
 
@@ -227,34 +259,41 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         # the account's own system-assigned identity: the endpoint's default, no id named
         _read_sites(printer, cloud, rspec, None, "aa-runbooks (system-assigned identity)")
     with environment(sb.env(host="func-reports"), drop=ADMIN_VARS):
-        _read_sites(printer, cloud, rspec, home.identities["umi-reports"].client_id, "func-reports")
+        reports_id = hosts_home.identities["umi-reports"].client_id
+        _read_sites(printer, cloud, rspec, reports_id, "func-reports")
     printer.line("\n== 7. `xtenant verify --probe`, on each host, for its customers")
     from provisioning.chain.verify import render_table, verify
 
     ok = True
     reports = []
     # a system-assigned identity is the one its host's endpoint gives when none is named
-    chosen = {n: v.client_id for n, v in home.identities.items() if not v.system_assigned_of}
-    for host, customer, ids in (
-        ("vm-vector", "litware", chosen),
-        ("aa-runbooks", "fabrikam", chosen),
-        ("func-reports", "fabrikam-reports", chosen),
-        ("aa-runbooks", "fabrikam-reports", {}),
+    chosen = {
+        n: v.client_id
+        for state in (home, hosts_home)
+        for n, v in state.identities.items()
+        if not v.system_assigned_of
+    }
+    for world, state, host, customer, ids in (
+        (loaded, home, "vm-vector", "litware", chosen),
+        (loaded, home, "aa-runbooks", "fabrikam", chosen),
+        (hosts_loaded, hosts_home, "func-reports", "fabrikam-reports", chosen),
+        (hosts_loaded, hosts_home, "aa-runbooks", "fabrikam-reports", {}),
     ):
         with environment(sb.env(host=host), drop=ADMIN_VARS):
             report = verify(
-                loaded,
+                world,
                 cloud,
                 customers=[customer],
                 probe=True,
                 host=host,
-                app_ids=home.app_ids(),
+                app_ids=state.app_ids(),
                 identities=ids,
-                kit_dir=str(kits),
+                kit_dir=str(kits if world is loaded else hosts_kits),
             )
         printer.line(render_table(report))
         ok = ok and report.ok
-        reports.append(report)
+        if world is loaded:  # status below is the main configuration's
+            reports.append(report)
     if not ok:
         return exitcodes.VERIFY_FAILED
 

@@ -22,7 +22,6 @@ SANDBOX_YAML = REPO / "examples" / "sandbox.yaml"
 APP_IDS = {
     "logs": "0a1b2c3d-0000-4000-8000-00000000a001",
     "m365": "0a1b2c3d-0000-4000-8000-00000000a002",
-    "reports": "0a1b2c3d-0000-4000-8000-00000000a003",
 }
 IDENTITIES = {
     "umi-vector": {
@@ -36,18 +35,6 @@ IDENTITIES = {
         "principal_id": "0a1b2c3d-0000-4000-8000-0000000b0002",
         "resource_id": "/subscriptions/8f3c2a10-4d5e-4f60-9a7b-0c0270500a01/resourceGroups/"
         "rg-identity/providers/Microsoft.ManagedIdentity/userAssignedIdentities/umi-runbooks",
-    },
-    "umi-reports": {
-        "client_id": "0a1b2c3d-0000-4000-8000-0000000c0003",
-        "principal_id": "0a1b2c3d-0000-4000-8000-0000000b0003",
-        "resource_id": "/subscriptions/8f3c2a10-4d5e-4f60-9a7b-0c0270500a01/resourceGroups/"
-        "rg-identity/providers/Microsoft.ManagedIdentity/userAssignedIdentities/umi-reports",
-    },
-    "aa-runbooks-system": {  # a host's system-assigned identity: its id is the host's
-        "client_id": "0a1b2c3d-0000-4000-8000-0000000c0004",
-        "principal_id": "0a1b2c3d-0000-4000-8000-0000000b0004",
-        "resource_id": "/subscriptions/8f3c2a10-4d5e-4f60-9a7b-0c0270500a01/resourceGroups/"
-        "rg-identity/providers/Microsoft.Automation/automationAccounts/aa-runbooks",
     },
 }
 SP_OBJECT_ID = "0a1b2c3d-0000-4000-8000-0000000d0001"
