@@ -477,3 +477,23 @@ def test_recreated_host_new_principal(
     assert fic.action.value == "update"
     assert [(f.field, f.before, f.after) for f in fic.fields] == [("subject", before, after)]
     assert "re-created" in (fic.note or "")
+
+
+def test_arc_with_async_azure_identity(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """azure-identity's async AzureArcCredential reads the challenge itself (not MSAL's path)
+    and checks that the key file lies in the agent's directory, is a .key and at most 4 KiB."""
+    import asyncio
+
+    from azure.identity.aio import ManagedIdentityCredential
+
+    _skip_arc(world, "arc-onprem")
+    _on_host(monkeypatch, world, "arc-onprem")
+
+    async def token() -> str:
+        async with ManagedIdentityCredential() as cred:
+            return (await cred.get_token(world.cloud.exchange_scope)).token
+
+    claims = _claims(asyncio.run(token()))
+    assert (
+        claims["xms_mirid"].lower() == world.sb.info["hosts"]["arc-onprem"]["resource_id"].lower()
+    )
