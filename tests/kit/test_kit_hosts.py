@@ -74,7 +74,8 @@ def test_workload_names_no_identity_for_a_system_assigned_one(tmp_path: Path) ->
         if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "IDENTITIES"
     )
     assert isinstance(table, ast.Dict)
-    values = {ast.literal_eval(k): ast.literal_eval(v) for k, v in zip(table.keys, table.values)}  # type: ignore[arg-type]
+    pairs = zip(table.keys, table.values, strict=True)
+    values = {ast.literal_eval(k): ast.literal_eval(v) for k, v in pairs}  # type: ignore[arg-type]
     assert values == {
         "aa-runbooks-system": None,
         "umi-reports": "0a1b2c3d-0000-4000-8000-0000000c0003",
