@@ -136,8 +136,7 @@ def run_demo(printer: Printer, *, state: Path, config: Path, cloud: str | None) 
 def _chain(printer: Printer, sb: Any, config: Path) -> int:
     from provisioning.config import ConfigError, load_config
     from provisioning.core import clouds
-    from provisioning.core.plan import render_text
-    from provisioning.core.runner import Options, home_apply, home_plan, home_state
+    from provisioning.core.runner import Options, home_plan, home_state
 
     info = sb.info
     for name, t in info["tenants"].items():
@@ -161,12 +160,8 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
 
     printer.line("\n== 2. home tenant (Contoso): plan, then apply, as Contoso's admin")
     with environment(sb.env(admin="contoso")):
-        planned = home_plan(loaded, cloud, Options())
-        printer.line(render_text(planned.plan, summary=planned.summary()))
-        out = home_apply(loaded, cloud, Options())
-        if not out.ok:
-            for f in out.failures:
-                printer.error(f"{f.address}: {f.message}")
+        out = _plan_and_apply(printer, loaded, cloud)
+        if out is None:
             return exitcodes.ERROR
         for v in out.verified:
             printer.line(f"  verified {v}")
@@ -194,12 +189,7 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         )
         for warning in hosts_loaded.warnings:
             printer.issue(warning)
-        hplan = home_plan(hosts_loaded, cloud, Options())
-        printer.line(render_text(hplan.plan, summary=hplan.summary()))
-        hout = home_apply(hosts_loaded, cloud, Options())
-        if not hout.ok:
-            for f in hout.failures:
-                printer.error(f"{f.address}: {f.message}")
+        if _plan_and_apply(printer, hosts_loaded, cloud) is None:
             return exitcodes.ERROR
         hosts_home = home_state(hosts_loaded, cloud)
         if hosts_home.problems:
@@ -320,6 +310,19 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         f"{Path(info['cloud_file']).parent}/; re-run `make demo` to start over."
     )
     return exitcodes.OK
+
+
+def _plan_and_apply(printer: Printer, loaded: Any, cloud: Any) -> Any:
+    """`xtenant plan` then `apply --yes`, printed; the outcome, or None after the failures."""
+    from provisioning.core.plan import render_text
+    from provisioning.core.runner import Options, home_apply, home_plan
+
+    planned = home_plan(loaded, cloud, Options())
+    printer.line(render_text(planned.plan, summary=planned.summary()))
+    out = home_apply(loaded, cloud, Options())
+    for f in out.failures:
+        printer.error(f"{f.address}: {f.message}")
+    return out if out.ok else None
 
 
 def _customer_apply(printer: Printer, kit: Path, cloud: Any) -> Any:

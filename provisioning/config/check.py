@@ -173,6 +173,11 @@ class Checker:
             expected="a user-assigned identity attached to the host",
             code="system-assigned-trust",
         )
+        self._other_subscription(here, str(host), rid, home_sub)
+
+    def _other_subscription(
+        self, here: Loc, text: str, rid: armid.ResourceId, home_sub: str | None
+    ) -> None:
         sub = rid.subscription_id
         if home_sub and sub and armid.GUID_RE.match(home_sub) and sub != home_sub.lower():
             self.add(
@@ -180,7 +185,7 @@ class Checker:
                 f"host is in subscription {sub}, not the home subscription; "
                 "xtenant needs rights there too",
                 severity="warning",
-                found=host,
+                found=text,
                 expected=f"/subscriptions/{home_sub.lower()}/...",
                 code="host-other-subscription",
             )
@@ -195,17 +200,7 @@ class Checker:
             if rid in seen:
                 self.add(here, "listed twice", severity="warning", found=text, code="duplicate")
             seen.add(rid)
-            sub = rid.subscription_id
-            if home_sub and sub and armid.GUID_RE.match(home_sub) and sub != home_sub.lower():
-                self.add(
-                    here,
-                    f"host is in subscription {sub}, not the home subscription; "
-                    "xtenant needs rights there too",
-                    severity="warning",
-                    found=text,
-                    expected=f"/subscriptions/{home_sub.lower()}/...",
-                    code="host-other-subscription",
-                )
+            self._other_subscription(here, text, rid, home_sub)
 
     # --- apps -----------------------------------------------------------------------
     def check_apps(self, identities: dict[str, int]) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ Sources (Microsoft Learn): each kind's ``docs``; each endpoint's ``docs``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from provisioning.core.armid import ResourceId
@@ -145,7 +145,7 @@ _KINDS: tuple[HostKind, ...] = (
         "automation",
         "https://learn.microsoft.com/azure/automation/enable-managed-identity-for-automation",
     ),
-    HostKind(
+    _SITE := HostKind(
         "Microsoft.Web/sites",
         "App Service / Functions app",
         "2023-12-01",
@@ -157,17 +157,12 @@ _KINDS: tuple[HostKind, ...] = (
         "https://learn.microsoft.com/azure/app-service/overview-managed-identity",
         az_assign="az webapp identity assign --ids {host} --identities {identity}",
     ),
-    HostKind(
-        "Microsoft.Web/sites/slots",
-        "App Service deployment slot",
-        "2023-12-01",
-        "patch",
-        True,
-        APP_SERVICE,
-        *_WEBSITE_CONTRIBUTOR,
-        "app-service",
-        "https://learn.microsoft.com/azure/app-service/overview-managed-identity",
+    replace(
+        _SITE,
+        full_type="Microsoft.Web/sites/slots",
+        label="App Service deployment slot",
         plan_note="a slot has identities of its own: a swap does not move them",
+        az_assign=None,
     ),
     HostKind(
         "Microsoft.App/containerApps",
