@@ -326,7 +326,7 @@ def _limited(w: World, mp: pytest.MonkeyPatch, roles: list[tuple[str, str]]) -> 
     mp.setenv("AZURE_CLIENT_SECRET", admin["client_secret"])
 
 
-@pytest.mark.parametrize("host", [h for h in HOSTS if h not in SEEDED or h == "vm-vector"])
+@pytest.mark.parametrize("host", list(HOSTS))
 def test_403_names_the_role_to_grant(
     world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, host: str
 ) -> None:
