@@ -11,7 +11,7 @@ Two identities, so that a pull request can never write:
   (Reader on the identities' resource groups and on each host, Graph ``Application.Read.All``);
 * **apply** — ``reconcile --yes`` on the main branch, behind an approval (a GitHub environment,
   an Azure DevOps environment): Managed Identity Contributor and Operator on the identities'
-  resource groups, Virtual Machine / Automation Contributor on each host, Graph
+  resource groups, the host kind's role on each host (``core/hosts.py``), Graph
   ``Application.ReadWrite.OwnedBy`` (the pipeline must own the apps).
 """
 
@@ -25,22 +25,7 @@ from typing import Any, Literal
 from provisioning.config import Config
 from provisioning.core import armid
 from provisioning.core.catalog import GRAPH_APP_ID, graph, roles
-
-# Built-in roles the pipeline needs that the shipped catalog does not list yet.
-# Automation Contributor: learn.microsoft.com/azure/role-based-access-control/built-in-roles/
-# management-and-governance#automation-contributor (Microsoft.Automation/automationAccounts/*).
-_ROLES_NOT_IN_CATALOG = {"Automation Contributor": "f353d9bd-d4a6-484e-a77a-8050b599b867"}
-
-_HOST_ROLES = {
-    "microsoft.compute/virtualmachines": (
-        "Virtual Machine Contributor",
-        "attach {names} to this VM (read and PATCH its identity block)",
-    ),
-    "microsoft.automation/automationaccounts": (
-        "Automation Contributor",
-        "attach {names} to this Automation account (read and PATCH its identity block)",
-    ),
-}
+from provisioning.core.hosts import HOST_KINDS, host_kind
 
 Identity = Literal["apply", "plan"]
 Kind = Literal["azure-role", "graph-app-role"]
@@ -84,9 +69,10 @@ def _role_id(name: str) -> str:
     found = roles.lookup(name)
     if found is not None:
         return found.id
-    if name in _ROLES_NOT_IN_CATALOG:
-        return _ROLES_NOT_IN_CATALOG[name]
-    raise LookupError(f"built-in role {name!r} is in neither the catalog nor ci/permissions.py")
+    for kind in HOST_KINDS.values():  # the host roles the shipped catalog does not list
+        if kind.role == name:
+            return kind.role_id
+    raise LookupError(f"built-in role {name!r} is in neither the catalog nor core/hosts.py")
 
 
 def _graph_id(value: str) -> str:
@@ -166,8 +152,13 @@ def pipeline_permissions(config: Config) -> list[Permission]:
     attached: dict[str, list[str]] = {}
     hosts: dict[str, tuple[armid.ResourceId, list[str]]] = {}
     for ident in home.identities:
-        key = ident.resource_group.casefold()
-        rg_name.setdefault(key, ident.resource_group)
+        if ident.system_assigned_of is not None:  # lives on its host: enabled there
+            host = armid.parse(ident.system_assigned_of)
+            hosts.setdefault(str(host).casefold(), (host, []))[1].append(ident.name)
+            continue
+        group = str(ident.resource_group)
+        key = group.casefold()
+        rg_name.setdefault(key, group)
         by_rg.setdefault(key, []).append(ident.name)
         for host in ident.attach_ids:
             attached.setdefault(key, []).append(ident.name)
@@ -206,13 +197,15 @@ def pipeline_permissions(config: Config) -> list[Permission]:
             )
 
     for rid, names in hosts.values():
-        if rid.full_type.lower() not in _HOST_ROLES:
-            raise LookupError(
-                f"no least-privilege role is known for attaching to a {rid.full_type} "
-                "(add one to provisioning/ci/permissions.py _HOST_ROLES)"
-            )
-        role, why = _HOST_ROLES[rid.full_type.lower()]
-        c.add("apply", "azure-role", role, str(rid), tenant, why.format(names=_names(names)))
+        kind = host_kind(rid)
+        c.add(
+            "apply",
+            "azure-role",
+            kind.role,
+            str(rid),
+            tenant,
+            f"attach {_names(names)} to this {kind.label} (read and PATCH its identity block)",
+        )
         c.add(
             "plan",
             "azure-role",

@@ -21,6 +21,9 @@ from provisioning.cli.output import Printer
 from provisioning.core.plan import plural
 
 ADMIN_VARS = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID")
+HOSTS_CONFIG = "sandbox-hosts.yaml"
+"""The demo world's hosts beyond VMs (a Functions app, an Automation account's own
+identity), next to the configuration the demo is given."""
 
 
 @contextmanager
@@ -133,8 +136,7 @@ def run_demo(printer: Printer, *, state: Path, config: Path, cloud: str | None) 
 def _chain(printer: Printer, sb: Any, config: Path) -> int:
     from provisioning.config import ConfigError, load_config
     from provisioning.core import clouds
-    from provisioning.core.plan import render_text
-    from provisioning.core.runner import Options, home_apply, home_plan, home_state
+    from provisioning.core.runner import Options, home_plan, home_state
 
     info = sb.info
     for name, t in info["tenants"].items():
@@ -150,6 +152,7 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
 
     try:
         loaded = load_config(config)
+        hosts_loaded = load_config(config.parent / HOSTS_CONFIG)
     except ConfigError as exc:
         for issue in exc.issues:
             printer.issue(issue)
@@ -157,12 +160,8 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
 
     printer.line("\n== 2. home tenant (Contoso): plan, then apply, as Contoso's admin")
     with environment(sb.env(admin="contoso")):
-        planned = home_plan(loaded, cloud, Options())
-        printer.line(render_text(planned.plan, summary=planned.summary()))
-        out = home_apply(loaded, cloud, Options())
-        if not out.ok:
-            for f in out.failures:
-                printer.error(f"{f.address}: {f.message}")
+        out = _plan_and_apply(printer, loaded, cloud)
+        if out is None:
             return exitcodes.ERROR
         for v in out.verified:
             printer.line(f"  verified {v}")
@@ -172,9 +171,11 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         if home.problems:
             printer.error("; ".join(home.problems))
             return exitcodes.ERROR
-        from provisioning.kit.render import render_all
+        from provisioning.kit.model import build_kit
+        from provisioning.kit.render import render_all, render_kit
 
         kits = Path(sb.info["ca_bundle"]).parent.parent / "kits"
+        hosts_kits = kits.parent / "kits-hosts"  # its own folder: reconcile reads kits/
         render_all(
             loaded.config,
             cloud,
@@ -182,6 +183,27 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
             app_ids=home.app_ids(),
             identities=home.identity_ids(),
         )
+        printer.line(
+            f"\n== 2b. {HOSTS_CONFIG}: a Functions app and the Automation account's own "
+            "(system-assigned) identity, as Contoso's admin"
+        )
+        for warning in hosts_loaded.warnings:
+            printer.issue(warning)
+        if _plan_and_apply(printer, hosts_loaded, cloud) is None:
+            return exitcodes.ERROR
+        hosts_home = home_state(hosts_loaded, cloud)
+        if hosts_home.problems:
+            printer.error("; ".join(hosts_home.problems))
+            return exitcodes.ERROR
+        for declared in hosts_loaded.config.customers:
+            kit = build_kit(
+                hosts_loaded.config,
+                cloud,
+                declared.name,
+                app_id=hosts_home.app_ids()[declared.app],
+                home_identities=hosts_home.identity_ids(),
+            )
+            render_kit(kit, hosts_kits / declared.name)
         printer.line(f"\n== 3. onboarding kits rendered in {kits}/ (one folder per customer)")
 
     litware = json.loads((kits / "litware" / "kit.json").read_text())
@@ -196,10 +218,14 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         if spec is None:
             return exitcodes.ERROR
 
-    printer.line("\n== 5. Fabrikam's admin runs `xtenant customer apply --kit fabrikam/kit.json`")
+    printer.line(
+        "\n== 5. Fabrikam's admin runs `xtenant customer apply --kit fabrikam/kit.json` "
+        "(and kits-hosts/fabrikam-reports/kit.json)"
+    )
     with environment(sb.env(admin="fabrikam")):
         fspec = _customer_apply(printer, kits / "fabrikam" / "kit.json", cloud)
-        if fspec is None:
+        rspec = _customer_apply(printer, hosts_kits / "fabrikam-reports" / "kit.json", cloud)
+        if fspec is None or rspec is None:
             return exitcodes.ERROR
 
     printer.line("\n== 6. the workloads, secret-less: no client secret exists anywhere")
@@ -221,26 +247,44 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
     with environment(sb.env(host="aa-runbooks"), drop=ADMIN_VARS):
         if not _read_sites(printer, cloud, fspec, home.identities["umi-runbooks"].client_id, info):
             return exitcodes.VERIFY_FAILED
+        # the account's own system-assigned identity: the endpoint's default, no id named
+        _search_sites(printer, cloud, rspec, None, "aa-runbooks (system-assigned identity)")
+    with environment(sb.env(host="func-reports"), drop=ADMIN_VARS):
+        reports_id = hosts_home.identities["umi-reports"].client_id
+        _search_sites(printer, cloud, rspec, reports_id, "func-reports")
     printer.line("\n== 7. `xtenant verify --probe`, on each host, for its customers")
     from provisioning.chain.verify import render_table, verify
 
     ok = True
     reports = []
-    for host, customer in (("vm-vector", "litware"), ("aa-runbooks", "fabrikam")):
+    # a system-assigned identity is the one its host's endpoint gives when none is named
+    chosen = {
+        n: v.client_id
+        for state in (home, hosts_home)
+        for n, v in state.identities.items()
+        if not v.system_assigned_of
+    }
+    for world, state, host, customer, ids in (
+        (loaded, home, "vm-vector", "litware", chosen),
+        (loaded, home, "aa-runbooks", "fabrikam", chosen),
+        (hosts_loaded, hosts_home, "func-reports", "fabrikam-reports", chosen),
+        (hosts_loaded, hosts_home, "aa-runbooks", "fabrikam-reports", {}),
+    ):
         with environment(sb.env(host=host), drop=ADMIN_VARS):
             report = verify(
-                loaded,
+                world,
                 cloud,
                 customers=[customer],
                 probe=True,
                 host=host,
-                app_ids=home.app_ids(),
-                identities={n: v.client_id for n, v in home.identities.items()},
-                kit_dir=str(kits),
+                app_ids=state.app_ids(),
+                identities=ids,
+                kit_dir=str(kits if world is loaded else hosts_kits),
             )
         printer.line(render_table(report))
         ok = ok and report.ok
-        reports.append(report)
+        if world is loaded:  # status below is the main configuration's
+            reports.append(report)
     if not ok:
         return exitcodes.VERIFY_FAILED
 
@@ -267,6 +311,19 @@ def _chain(printer: Printer, sb: Any, config: Path) -> int:
         f"{Path(info['cloud_file']).parent}/; re-run `make demo` to start over."
     )
     return exitcodes.OK
+
+
+def _plan_and_apply(printer: Printer, loaded: Any, cloud: Any) -> Any:
+    """`xtenant plan` then `apply --yes`, printed; the outcome, or None after the failures."""
+    from provisioning.core.plan import render_text
+    from provisioning.core.runner import Options, home_apply, home_plan
+
+    planned = home_plan(loaded, cloud, Options())
+    printer.line(render_text(planned.plan, summary=planned.summary()))
+    out = home_apply(loaded, cloud, Options())
+    for f in out.failures:
+        printer.error(f"{f.address}: {f.message}")
+    return out if out.ok else None
 
 
 def _customer_apply(printer: Printer, kit: Path, cloud: Any) -> Any:
@@ -361,3 +418,31 @@ def _read_sites(printer: Printer, cloud: Any, spec: Any, client_id: str, info: A
             ok = ok and r.status_code == 403
             break
     return ok
+
+
+def _search_sites(
+    printer: Printer, cloud: Any, spec: Any, client_id: str | None, where: str
+) -> None:
+    """A workload with the tenant-wide Sites.Read.All lists Fabrikam's sites (the hosts'
+    demo app: a Functions app and the Automation account's system-assigned identity)."""
+    import httpx
+
+    from provisioning.chain import CrossTenantCredential
+
+    cred = CrossTenantCredential(
+        spec.app_id, spec.customer.tenant, cloud=cloud, managed_identity=client_id
+    )
+    token = cred.get_token(cloud.graph_scope).token
+    r = httpx.get(
+        f"{cloud.graph_v1}/sites",
+        params={"search": "*"},
+        headers={"Authorization": f"Bearer {token}"},
+        verify=cloud.ca_bundle or True,
+        timeout=30,
+    )
+    r.raise_for_status()
+    names = ", ".join(s.get("displayName", s.get("name", "?")) for s in r.json().get("value", []))
+    printer.line(
+        f"  the workload on {where} read Fabrikam's SharePoint sites via Graph as app "
+        f"{spec.home.app.display_name}: {names}"
+    )

@@ -20,6 +20,18 @@ from provisioning.config.source import Source
 from provisioning.core import armid, clouds
 from provisioning.core.catalog import GraphAppRole, RoleDef, graph, role_definition_guid, roles
 
+SYSTEM_ASSIGNED_DOC = (
+    "https://learn.microsoft.com/entra/workload-id/"
+    "workload-identity-federation-config-app-trust-managed-identity"
+)
+SYSTEM_ASSIGNED_NOTE = (
+    "a system-assigned identity as an app's trusted identity: Microsoft Learn's how-to for "
+    'trusting a managed identity says "Only user-assigned managed identities can be used as a '
+    "federated credential for apps. system-assigned identities aren't supported.\" "
+    f"({SYSTEM_ASSIGNED_DOC}). The chain works, and xtenant manages it, but a re-created host "
+    "gets a new principal id (the credential must follow) and Microsoft may stop honouring it."
+)
+
 MAX_FEDERATED_CREDENTIALS = 20
 """Entra's limit of federated identity credentials on one application."""
 
@@ -112,6 +124,7 @@ class Checker:
         base: Loc = ("home", "identities")
         names = self._unique(base, _items(self.home.get("identities")), "name", "identity name")
         home_sub = _str(self.home.get("subscription_id"))
+        systems: dict[str, str] = {}  # host id (lower) -> identity name
         for i, ident in _items(self.home.get("identities")):
             loc: Loc = (*base, i)
             location = _str(ident.get("location"))
@@ -126,7 +139,57 @@ class Checker:
                         code="unknown-region",
                     )
             self._check_hosts(loc, ident.get("attach_to"), home_sub)
+            self._check_system_assigned(loc, ident, home_sub, systems)
         return names
+
+    def _check_system_assigned(
+        self, loc: Loc, ident: dict[str, Any], home_sub: str | None, seen: dict[str, str]
+    ) -> None:
+        """A host's system-assigned identity: once per host, and said to be outside what
+        Microsoft documents as supported for an app's federated credential."""
+        host = _str(ident.get("system_assigned_of"))
+        rid = armid.try_parse(host) if host else None
+        if rid is None:
+            return
+        here: Loc = (*loc, "system_assigned_of")
+        name = _str(ident.get("name")) or "?"
+        key = str(rid).lower()
+        if key in seen:
+            self.add(
+                here,
+                f"identity {seen[key]!r} is already this host's system-assigned identity",
+                found=host,
+                code="duplicate",
+            )
+            return
+        seen[key] = name
+        self.add(
+            here,
+            f"{SYSTEM_ASSIGNED_NOTE} To move {name} to a user-assigned identity: declare one "
+            f"(name, resource_group, location, attach_to: [{rid.name}]), add it to the app's "
+            f"trusts next to {name}, apply, point the workload at its client id, then remove "
+            f"{name} from trusts and from home.identities and apply again.",
+            severity="warning",
+            found=host,
+            expected="a user-assigned identity attached to the host",
+            code="system-assigned-trust",
+        )
+        self._other_subscription(here, str(host), rid, home_sub)
+
+    def _other_subscription(
+        self, here: Loc, text: str, rid: armid.ResourceId, home_sub: str | None
+    ) -> None:
+        sub = rid.subscription_id
+        if home_sub and sub and armid.GUID_RE.match(home_sub) and sub != home_sub.lower():
+            self.add(
+                here,
+                f"host is in subscription {sub}, not the home subscription; "
+                "xtenant needs rights there too",
+                severity="warning",
+                found=text,
+                expected=f"/subscriptions/{home_sub.lower()}/...",
+                code="host-other-subscription",
+            )
 
     def _check_hosts(self, loc: Loc, attach_to: Any, home_sub: str | None) -> None:
         seen: set[armid.ResourceId] = set()
@@ -138,17 +201,7 @@ class Checker:
             if rid in seen:
                 self.add(here, "listed twice", severity="warning", found=text, code="duplicate")
             seen.add(rid)
-            sub = rid.subscription_id
-            if home_sub and sub and armid.GUID_RE.match(home_sub) and sub != home_sub.lower():
-                self.add(
-                    here,
-                    f"host is in subscription {sub}, not the home subscription; "
-                    "xtenant needs rights there too",
-                    severity="warning",
-                    found=text,
-                    expected=f"/subscriptions/{home_sub.lower()}/...",
-                    code="host-other-subscription",
-                )
+            self._other_subscription(here, text, rid, home_sub)
 
     # --- apps -----------------------------------------------------------------------
     def check_apps(self, identities: dict[str, int]) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag
 from pydantic_core import PydanticCustomError
 
 from provisioning.config.issues import TAG_LIST, TAG_ONE, show
-from provisioning.core import armid, sites
+from provisioning.core import armid, hosts, sites
 from provisioning.core.catalog import graph
 from provisioning.core.text import has_unsafe, visible_line
 
@@ -256,16 +256,33 @@ def _arm_scope(value: str) -> str:
         raise fail(f"not an ARM resource id: {exc}", value, _SCOPE_EXPECTED) from None
 
 
-def _host_id(value: str) -> str:
+def _host(value: str) -> tuple[str, hosts.HostKind]:
     try:
         rid = armid.parse(value)
     except ValueError as exc:
         raise fail(f"not an ARM resource id: {exc}", value, _HOST_EXPECTED) from None
     try:
-        armid.host_kind(rid)
+        return str(rid), hosts.host_kind(rid)
     except ValueError as exc:
         raise fail(f"cannot attach an identity here: {exc}", value, _HOST_EXPECTED) from None
-    return str(rid)
+
+
+def _host_id(value: str) -> str:
+    """A host a user-assigned identity is attached to (``attach_to``)."""
+    text, kind = _host(value)
+    if not kind.user_assigned:
+        raise fail(
+            f"a {kind.label} ({kind.full_type}) takes no user-assigned identity, only its own "
+            "system-assigned one: declare an identity with system_assigned_of: <this id> instead",
+            value,
+            "a host that takes user-assigned identities, or system_assigned_of:",
+        )
+    return text
+
+
+def _system_host_id(value: str) -> str:
+    """A host whose system-assigned identity is meant (``system_assigned_of``)."""
+    return _host(value)[0]
 
 
 def _graph_role(value: str) -> str:
@@ -347,6 +364,9 @@ HttpsUrl = Annotated[
 ]
 ArmScope = Annotated[str, AfterValidator(_arm_scope), Field(json_schema_extra={"pattern": "^/"})]
 HostId = Annotated[str, AfterValidator(_host_id), Field(json_schema_extra={"pattern": "^/"})]
+SystemHostId = Annotated[
+    str, AfterValidator(_system_host_id), Field(json_schema_extra={"pattern": "^/"})
+]
 RedirectUri = Annotated[str, AfterValidator(_redirect_uri)]
 GraphRole = Annotated[str, AfterValidator(_graph_role)]
 SiteRef = Annotated[str, AfterValidator(_site_ref), Field(json_schema_extra={"minLength": 1})]

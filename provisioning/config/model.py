@@ -33,6 +33,7 @@ from provisioning.config.formats import (
     ResourceGroupName,
     SiteRef,
     StreamName,
+    SystemHostId,
     Tags,
     TenantRef,
     Text,
@@ -261,19 +262,70 @@ class App(_Model):
 
 
 class Identity(_Model):
-    """A user-assigned managed identity in the home subscription."""
+    """A managed identity in the home tenant: a user-assigned identity in the home
+    subscription (``resource_group``, ``location``, ``attach_to``), or the system-assigned
+    identity of one host (``system_assigned_of``)."""
 
     name: IdentityName = Field(description="identity name (unique)")
-    resource_group: ResourceGroupName = Field(description="resource group of the identity")
-    location: Location = Field(description="Azure region, e.g. westus2")
+    resource_group: ResourceGroupName | None = Field(
+        default=None, description="resource group of the user-assigned identity"
+    )
+    location: Location | None = Field(
+        default=None, description="Azure region of the user-assigned identity, e.g. westus2"
+    )
     attach_to: list[HostId] = Field(
-        default_factory=list, description="ARM ids of the hosts (VMs, Automation accounts)"
+        default_factory=list,
+        description="ARM ids of the hosts the user-assigned identity is attached to (VMs, "
+        "scale sets, App Service / Functions apps and slots, Container Apps, Automation accounts)",
+    )
+    system_assigned_of: SystemHostId | None = Field(
+        default=None,
+        description="ARM id of a host whose system-assigned identity this is (no "
+        "resource_group, location or attach_to). Microsoft documents user-assigned identities "
+        "as the supported kind for an app's federated credential; `validate` warns",
     )
     tags: Tags = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Identity:
+        if self.system_assigned_of is not None:
+            extra = [
+                f
+                for f in ("resource_group", "location", "attach_to")
+                if getattr(self, f) not in (None, [])
+            ]
+            if extra or self.tags:
+                raise fail(
+                    f"a system-assigned identity lives on its host: remove "
+                    f"{', '.join(extra or ['tags'])}",
+                    ", ".join(extra or ["tags"]),
+                    "system_assigned_of alone, or resource_group + location without it",
+                )
+        else:
+            missing = [f for f in ("resource_group", "location") if getattr(self, f) is None]
+            if missing:
+                raise fail(
+                    f"a user-assigned identity needs {' and '.join(missing)} "
+                    "(or system_assigned_of: <host id> for a host's system-assigned identity)",
+                    None,
+                    "resource_group and location",
+                )
+        return self
+
+    @property
+    def system_assigned(self) -> bool:
+        return self.system_assigned_of is not None
 
     @property
     def attach_ids(self) -> list[armid.ResourceId]:
         return [armid.parse(a) for a in self.attach_to]
+
+    @property
+    def host_ids(self) -> list[armid.ResourceId]:
+        """The hosts whose workloads can use this identity."""
+        if self.system_assigned_of is not None:
+            return [armid.parse(self.system_assigned_of)]
+        return self.attach_ids
 
 
 class Home(_Model):

@@ -16,12 +16,17 @@ cloud: public                      # public | usgov | china | path/to/cloud.json
 home:                              # the tenant where the workload and the app live
   tenant_id: 00000000-0000-0000-0000-000000000001        # placeholder: your tenant id
   subscription_id: 00000000-0000-0000-0000-000000000002  # placeholder: where identities go
-  identities:                      # user-assigned managed identities
+  identities:                      # managed identities (user-assigned, or a host's own)
     - name: umi-workload
       resource_group: rg-identity
       location: westus2
-      attach_to:                   # ARM ids of the hosts (VMs, Automation accounts)
+      attach_to:                   # ARM ids of the hosts: VMs, scale sets, App Service /
+        # Functions apps and slots, Container Apps, Automation accounts
         - /subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-vm/providers/Microsoft.Compute/virtualMachines/vm-workload
+    # A host's own system-assigned identity (Arc-enabled servers have only this kind);
+    # Microsoft documents user-assigned identities as the supported kind, `validate` warns:
+    # - name: arc-onprem
+    #   system_assigned_of: /subscriptions/.../providers/Microsoft.HybridCompute/machines/<name>
   apps:                            # multi-tenant app registrations
     - key: main
       display_name: Contoso Workload

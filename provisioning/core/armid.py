@@ -6,14 +6,13 @@ nested ``/{childType}/{childName}`` pairs).  A provider block that follows a res
 *extension* resource on it (role assignments, diagnostic settings, ...).  Parsing checks the
 shape only; whether the resource exists is for ARM to say.
 
-``HOST_KINDS`` lists the resource types an identity may be attached to (``attach_to``), so
-that adding a host kind is one entry.
+The resource types an identity may be attached to are in ``core/hosts.py``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -279,51 +278,6 @@ def try_parse(text: str) -> ResourceId | None:
         return None
 
 
-# --- what an identity may be attached to -----------------------------------------------
-
-
-@dataclass(frozen=True)
-class HostKind:
-    """A resource type that can carry a user-assigned managed identity."""
-
-    full_type: str
-    label: str
-    supported: bool
-    token_source: str  # how the workload on it reaches its identity endpoint
-    api_version: str  # what its identity block is read with (GET on the resource)
-
-
-_HOST_KIND_LIST: tuple[HostKind, ...] = (
-    HostKind("Microsoft.Compute/virtualMachines", "virtual machine", True, "IMDS", "2024-03-01"),
-    HostKind(
-        "Microsoft.Automation/automationAccounts",
-        "Automation account",
-        True,
-        "IDENTITY_ENDPOINT",
-        "2023-11-01",
-    ),
-    HostKind(
-        "Microsoft.Compute/virtualMachineScaleSets", "VM scale set", False, "IMDS", "2024-03-01"
-    ),
-    HostKind(
-        "Microsoft.Web/sites",
-        "App Service / Functions app",
-        False,
-        "IDENTITY_ENDPOINT",
-        "2023-12-01",
-    ),
-    HostKind(
-        "Microsoft.HybridCompute/machines",
-        "Arc-enabled server",
-        False,
-        "IDENTITY_ENDPOINT",
-        "2024-07-10",
-    ),
-)
-
-HOST_KINDS: Mapping[str, HostKind] = {k.full_type.lower(): k for k in _HOST_KIND_LIST}
-
-
 # --- the ids xtenant makes ----------------------------------------------------------------
 
 IDENTITY_API = "2023-01-31"  # Microsoft.ManagedIdentity/userAssignedIdentities
@@ -335,24 +289,3 @@ def user_assigned_identity_id(subscription_id: str, resource_group: str, name: s
         f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
         f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
     )
-
-
-def supported_host_types() -> list[str]:
-    return [k.full_type for k in _HOST_KIND_LIST if k.supported]
-
-
-def host_kind(rid: ResourceId) -> HostKind:
-    """The host kind of ``rid``; ``ValueError`` if an identity cannot be attached to it here."""
-    supported = ", ".join(supported_host_types())
-    if rid.kind != "resource":
-        raise ValueError(f"expected a resource id, not a {rid.kind.replace('_', ' ')}")
-    kind = HOST_KINDS.get(rid.full_type.lower())
-    if kind is None:
-        raise ValueError(
-            f"{rid.full_type} cannot host an identity for xtenant; supported: {supported}"
-        )
-    if not kind.supported:
-        raise ValueError(
-            f"{kind.full_type} ({kind.label}) is not supported yet; supported: {supported}"
-        )
-    return kind

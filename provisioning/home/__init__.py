@@ -14,9 +14,13 @@ def home_tasks(config: Config) -> list[Task]:
     from .fic import FicsTask
     from .identity import IdentityTask
     from .service_principal import HomeServicePrincipalTask
+    from .system_identity import SystemIdentityTask
 
     tasks: list[Task] = []
     for ident in config.home.identities:
+        if ident.system_assigned:
+            tasks.append(SystemIdentityTask(ident))
+            continue
         tasks.append(IdentityTask(ident))
         tasks.extend(AttachTask(ident, host) for host in ident.attach_ids)
     for app in config.home.apps:

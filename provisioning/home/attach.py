@@ -10,17 +10,13 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from provisioning.core import armid
 from provisioning.core.engine import Context, Task
 from provisioning.core.errors import TaskError, code_of, status_of
+from provisioning.core.hosts import host_kind, host_label
 from provisioning.core.plan import Action, Change, FieldChange
 from provisioning.state.home import identity_id
 from provisioning.state.hosts import list_hosts, read_host
 
 from ..config import Identity
 from .hosts import HostIdentity, merged_identity, write_host
-
-ROLE_HINT = {
-    "microsoft.compute/virtualmachines": "Virtual Machine Contributor on the VM",
-    "microsoft.automation/automationaccounts": "Automation Contributor on the Automation account",
-}
 
 
 def _short(rid: str) -> str:
@@ -30,20 +26,29 @@ def _short(rid: str) -> str:
 def permission_error(
     address: str, host: armid.ResourceId, identity_rid: str, e: BaseException
 ) -> TaskError:
-    host_role = ROLE_HINT.get(host.full_type.lower(), "Contributor on the host")
+    """A 403 in words: the role to grant, and where (the registry's role for the host)."""
+    kind = host_kind(host)
     if code_of(e) == "LinkedAuthorizationFailed":
         what = (
-            f"assign identity {_short(identity_rid)} (Managed Identity Operator on {identity_rid})"
+            f"assign identity {_short(identity_rid)}: grant Managed Identity Operator on "
+            f"{identity_rid}"
         )
     else:
-        what = f"change host {host} ({host_role})"
+        what = f"change host {host} ({kind.label}): grant {kind.role} on it"
     return TaskError(
         address,
-        (
-            f"permission denied to {what}. Attaching an identity needs both Managed Identity "
-            f"Operator on the identity and {host_role}."
-        ),
+        f"permission denied to {what}. Attaching an identity needs {kind.roles_needed()}.",
     )
+
+
+def host_note(host: armid.ResourceId, block: HostIdentity | None) -> str | None:
+    """What the plan says next to a change of this host's identities (the registry's note,
+    e.g. a scale set's upgrade policy)."""
+    note = host_kind(host).plan_note
+    if note is None:
+        return None
+    mode = block.upgrade_policy if block is not None else None
+    return note.format(upgrade=f" ({mode})" if mode else "")
 
 
 class AttachTask(Task):
@@ -53,7 +58,7 @@ class AttachTask(Task):
     def __init__(self, ident: Identity, host: armid.ResourceId) -> None:
         self.ident = ident
         self.host = host
-        self.address = f"home.identity[{ident.name}].attach[{host.name}]"
+        self.address = f"home.identity[{ident.name}].attach[{host_label(host)}]"
         self.observed: HostIdentity | None = None
 
     async def observe(self, ctx: Context) -> None:
@@ -79,7 +84,7 @@ class AttachTask(Task):
         assert cur is not None
         if cur.has(rid):
             return [Change(self.address, self.kind, Action.NOOP)]
-        body = merged_identity(cur, {rid}, set())
+        body = merged_identity(cur, {rid}, set(), both=host_kind(self.host).both)
         after_users = [
             u for u, v in body.get("userAssignedIdentities", {}).items() if v is not None
         ]
@@ -96,6 +101,7 @@ class AttachTask(Task):
                         [_short(u) for u in after_users],
                     ),
                 ],
+                note=host_note(self.host, cur),
                 apply=lambda: self._set(ctx, body, rid),
             )
         ]
@@ -144,16 +150,23 @@ class PruneAttachmentsTask(Task):
             }
             if not stale:
                 continue
-            body = merged_identity(cur, set(), stale)
             host = armid.parse(host_id)
+            body = merged_identity(cur, set(), stale, both=host_kind(host).both)
             names = sorted(_short(u) for u in stale)
             out.append(
                 Change(
-                    f"home.attachments[{host.name}]",
+                    f"home.attachments[{host_label(host)}]",
                     self.kind,
                     Action.DELETE,
                     [FieldChange("identity.userAssignedIdentities", names, None)],
-                    note=f"detach {', '.join(names)}: no longer in attach_to (--prune)",
+                    note="; ".join(
+                        n
+                        for n in (
+                            f"detach {', '.join(names)}: no longer in attach_to (--prune)",
+                            host_note(host, cur),
+                        )
+                        if n
+                    ),
                     apply=partial(self._detach, ctx, host_id, body),
                 )
             )

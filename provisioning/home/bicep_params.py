@@ -23,6 +23,7 @@ from typing import Any
 from provisioning.config import App, Config, Identity
 from provisioning.core import armid
 from provisioning.core.clouds import Cloud
+from provisioning.core.hosts import host_kind
 
 PARAMETERS_SCHEMA = (
     "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
@@ -52,7 +53,8 @@ def _identity(ident: Identity) -> dict[str, Any]:
 def _app(config: Config, app: App) -> dict[str, Any]:
     # trusts: the declared spelling of each identity (lookups in the config ignore case;
     # the template's indexOf does not)
-    trusts = [config.identity(name).name for name in app.trusts]
+    # (a host's system-assigned identity is not Bicep's to make: `xtenant apply` trusts it)
+    trusts = [i.name for name in app.trusts if not (i := config.identity(name)).system_assigned]
     roles = sorted(app.graph_roles, key=lambda r: r.id)
     out: dict[str, Any] = {
         "key": app.key,
@@ -78,7 +80,7 @@ def home_parameters(config: Config, cloud: Cloud) -> dict[str, Any]:
     parameters: dict[str, Any] = {
         "ficIssuer": cloud.fic_issuer(home.tenant_id),
         "exchangeAudience": cloud.exchange_audience,
-        "identities": [_identity(i) for i in home.identities],
+        "identities": [_identity(i) for i in home.identities if not i.system_assigned],
         "apps": [_app(config, a) for a in home.apps],
     }
     return {
@@ -94,23 +96,30 @@ def render_home_parameters(config: Config, cloud: Cloud) -> str:
 
 
 def identity_resource_id(subscription_id: str, ident: Identity) -> str:
-    return armid.user_assigned_identity_id(subscription_id, ident.resource_group, ident.name)
+    return armid.user_assigned_identity_id(subscription_id, str(ident.resource_group), ident.name)
 
 
 def attach_commands(config: Config) -> list[str]:
     """What ``home.bicep`` cannot do: attach the identities to their hosts (``attach_to``).
 
-    One ``az vm identity assign`` line per VM (it merges with the VM's other identities); for
-    other host kinds, a comment pointing to ``xtenant apply``.
+    One ``az ... identity assign`` line per host whose kind has one (it merges with the
+    host's other identities); for other host kinds, and for a host's system-assigned
+    identity, a comment pointing to ``xtenant apply``.
     """
     out: list[str] = []
     sub = config.home.subscription_id
     for ident in config.home.identities:
+        if ident.system_assigned_of is not None:
+            out.append(
+                f"# {ident.name}: the system-assigned identity of {ident.system_assigned_of}; "
+                "`xtenant apply` enables it and makes the app's credential for it"
+            )
+            continue
         uami = identity_resource_id(sub, ident)
         for host in ident.attach_ids:
-            kind = armid.host_kind(host)
-            if kind.full_type == "Microsoft.Compute/virtualMachines":
-                out.append(f"az vm identity assign --ids {host} --identities {uami}")
+            kind = host_kind(host)
+            if kind.az_assign:
+                out.append(kind.az_assign.format(host=host, identity=uami))
             else:
                 out.append(
                     f"# {kind.label} {host}: attach {ident.name} with `xtenant apply` "

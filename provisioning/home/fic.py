@@ -39,6 +39,27 @@ def desired_fics(ctx: Context, app: App) -> list[Fic]:
     return out
 
 
+def subject_note(ctx: Context, identity: str, cur: Fic, want: Fic) -> str | None:
+    """Why a credential's subject changes: its identity has another principal id now."""
+    if cur.subject == want.subject:
+        return None
+    ident = next(
+        (i for i in ctx.cfg.home.identities if i.name.casefold() == identity.casefold()), None
+    )
+    if ident is not None and ident.system_assigned_of is not None:
+        host = ident.system_assigned_of.rsplit("/", 1)[-1]
+        why = (
+            f"the system-assigned identity of {host} has another principal id: the host was "
+            "re-created, or its system-assigned identity turned off and on again"
+            if want.subject != UNKNOWN
+            else f"the system-assigned identity of {host} is off: enabling it makes a new "
+            "principal id"
+        )
+    else:
+        why = f"identity {identity} has another principal id: it was deleted and created again"
+    return f"{why}; the credential follows it (was {cur.subject})"
+
+
 class FicsTask(Task):
     kind = "federated credential"
     stage = 1
@@ -121,6 +142,7 @@ class FicsTask(Task):
                         self.kind,
                         Action.UPDATE,
                         diffs,
+                        note=subject_note(ctx, w.name[len(PREFIX) :], cur, w),
                         apply=partial(self._update, ctx, cur, w),
                     )
                 )
@@ -187,6 +209,8 @@ class FicsTask(Task):
             FederatedIdentityCredential,
         )
 
+        if w.subject == UNKNOWN:
+            raise TaskError(self._addr(w.name), "the identity's principal id is not known yet")
         body = FederatedIdentityCredential(
             issuer=w.issuer, subject=w.subject, audiences=list(w.audiences)
         )

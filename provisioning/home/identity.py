@@ -25,6 +25,14 @@ class IdentityTask(Task):
         self.address = identity_address(ident.name)
         self.observed: IdentityState | None = None
 
+    @property
+    def location(self) -> str:
+        return str(self.ident.location)
+
+    @property
+    def group(self) -> str:
+        return str(self.ident.resource_group)
+
     def _tags(self) -> dict[str, str]:
         return {**self.ident.tags, MANAGED_TAG[0]: MANAGED_TAG[1]}
 
@@ -51,18 +59,18 @@ class IdentityTask(Task):
                     self.kind,
                     Action.CREATE,
                     [
-                        FieldChange("location", None, self.ident.location),
-                        FieldChange("resource_group", None, self.ident.resource_group),
+                        FieldChange("location", None, self.location),
+                        FieldChange("resource_group", None, self.group),
                         FieldChange("tags", None, tags),
                     ],
                     apply=lambda: self._create(ctx),
                 )
             ]
-        if cur.location.replace(" ", "").lower() != self.ident.location.lower():
+        if cur.location.replace(" ", "").lower() != self.location.lower():
             raise TaskError(
                 self.address,
                 (
-                    f"is in {cur.location} but the config says {self.ident.location}. A managed "
+                    f"is in {cur.location} but the config says {self.location}. A managed "
                     f"identity cannot move: recreating it gives it a new principal id, which breaks "
                     f"every federated credential and role assignment that names it. Either set "
                     f"location: {cur.location}, or delete the identity yourself and run apply again."
@@ -85,7 +93,7 @@ class IdentityTask(Task):
     def _fix(self, verb: str, ctx: Context) -> str:
         return (
             f"no permission to {verb} the identity: the admin needs Managed Identity "
-            f"Contributor on resource group {self.ident.resource_group} (subscription "
+            f"Contributor on resource group {self.group} (subscription "
             f"{ctx.cfg.home.subscription_id})"
         )
 
@@ -93,9 +101,9 @@ class IdentityTask(Task):
         client = ctx.clients.msi(ctx.cfg.home.subscription_id)
         with denied(self.address, self._fix("create", ctx)):
             made = await client.user_assigned_identities.create_or_update(
-                self.ident.resource_group,
+                self.group,
                 self.ident.name,
-                {"location": self.ident.location, "tags": self._tags()},
+                {"location": self.location, "tags": self._tags()},
             )
         self._settled(ctx, _from_sdk(self.ident.name, made))
 
@@ -103,7 +111,7 @@ class IdentityTask(Task):
         client = ctx.clients.msi(ctx.cfg.home.subscription_id)
         with denied(self.address, self._fix("update", ctx)):
             made = await client.user_assigned_identities.update(
-                self.ident.resource_group, self.ident.name, {"tags": tags}
+                self.group, self.ident.name, {"tags": tags}
             )
         self._settled(ctx, _from_sdk(self.ident.name, made))
 

@@ -215,13 +215,25 @@ class KitExchangeRole(_KitModel):
         return known.permissions if known else ()
 
 
-class WorkloadIdentity(_KitModel):
-    """A home user-assigned identity the app trusts (for the home-side snippets)."""
+class WorkloadHost(_KitModel):
+    """A host an identity the app trusts runs on (its kind from ``core/hosts.py``)."""
 
     name: str
-    client_id: Guid
+    resource_id: str
+    type: str
+
+
+class WorkloadIdentity(_KitModel):
+    """A home identity the app trusts (for the home-side snippets): user-assigned, or the
+    system-assigned identity of a host (``system_assigned_of``; its client id may be
+    unknown, and no workload needs it: the endpoint gives it when none is named)."""
+
+    name: str
+    client_id: Guid | None
     principal_id: Guid
     resource_id: str
+    system_assigned_of: str | None = None
+    hosts: tuple[WorkloadHost, ...] = ()
 
 
 class LogsIngestion(_KitModel):
@@ -425,12 +437,20 @@ def _build(
         if name.casefold() not in trusted:
             continue
         ids = home_identities[name]
+        source = next(
+            (i for i in config.home.identities if i.name.casefold() == name.casefold()), None
+        )
         identities.append(
             WorkloadIdentity(
                 name=name,
-                client_id=ids["client_id"],
+                client_id=ids.get("client_id") or None,
                 principal_id=ids["principal_id"],
                 resource_id=ids["resource_id"],
+                system_assigned_of=source.system_assigned_of if source else None,
+                hosts=tuple(
+                    WorkloadHost(name=h.name, resource_id=str(h), type=h.full_type)
+                    for h in (source.host_ids if source else [])
+                ),
             )
         )
     probe = customer.probe.logs_ingestion if customer.probe else None

@@ -24,6 +24,7 @@ from provisioning.config import Config
 from provisioning.core import armid
 from provisioning.core.catalog import GRAPH_APP_ID
 from provisioning.core.clouds import Cloud
+from provisioning.core.hosts import host_label, lookup
 
 from .ids import assignment_id
 from .landing import LANDING_DIR, render_landing
@@ -408,8 +409,11 @@ def _render_home(kit: Kit, ctx: dict[str, Any], workload: Workload, home: Path) 
         authority_host=kit.cloud.authority.split("://", 1)[-1],
         graph_sample=_graph_sample(kit),
     )
+    hosts = _hosts(identities)
+    hctx["hosts"] = hosts
     written = []
     files = ["README.md", "workload.py"] + (["vector.toml"] if logs else [])
+    files += ["hosts.md"] if hosts else []
     hctx["home_files"] = files
     written.append(write_file(home / "README.md", render("home/README.md.j2", **hctx)))
     written.append(write_file(home / "workload.py", render("home/workload.py.j2", **hctx)))
@@ -418,7 +422,27 @@ def _render_home(kit: Kit, ctx: dict[str, Any], workload: Workload, home: Path) 
         written.append(write_file(vector, render("home/vector.toml.j2", **hctx)))
     elif vector.exists():
         vector.unlink()
+    if hosts:
+        written.append(write_file(home / "hosts.md", render("home/hosts.md.j2", **hctx)))
     return written
+
+
+def _hosts(identities: list[Any]) -> list[dict[str, Any]]:
+    """Each host an identity the app trusts runs on, with what the host registry says of its
+    kind (its identity endpoint, the variables, the snippet): ``home/hosts.md``."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for ident in identities:
+        for h in ident.hosts:
+            rid = armid.parse(h.resource_id)
+            kind = lookup(rid)
+            if kind is None:
+                continue
+            entry = by_id.setdefault(
+                h.resource_id.lower(),
+                {"name": host_label(rid), "id": h.resource_id, "kind": kind, "identities": []},
+            )
+            entry["identities"].append(ident)
+    return sorted(by_id.values(), key=lambda e: (e["kind"].label, e["name"]))
 
 
 def render_all(
@@ -441,6 +465,12 @@ def render_all(
     names = [c.name for c in config.customers] if customers is None else list(customers)
     chosen = [config.customer(n) for n in names]
     by_key = {k.casefold(): v for k, v in app_ids.items()}
+    for customer in chosen:  # every app id first, so that nothing is written when one lacks
+        if not by_key.get(config.app(customer.app).key.casefold()):
+            raise KeyError(
+                f"no appId for app {customer.app!r} (customer {customer.name!r}): "
+                "the app must exist in the home tenant first (xtenant apply)"
+            )
     result: dict[str, list[Path]] = {}
     for customer in sorted(chosen, key=lambda c: c.name.casefold()):
         if customer.name.casefold() == LANDING_DIR:

@@ -99,6 +99,33 @@ def routes(world) -> Router:  # type: ignore[no-untyped-def]
         world.on_info_change()  # sandbox.json lists them at once (and `sandbox env --admin`)
         return json_response({"created": created}, 201)
 
+    @r.route("POST", "/_sandbox/hosts")
+    def add_host(req: Req) -> Response:
+        """Create a host: ``{"kind", "name", "tenant"?, "resource_group"?,
+        "system_assigned"?, "site"? (a slot's app)}``; kinds: see ``seed.HOST_KINDS``."""
+        from .identity.responses import host_env
+        from .seed import HOST_KINDS, add_host
+
+        body = req.json()
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            raise _bad(f'expected {{"kind": {" | ".join(HOST_KINDS)}, "name": ...}}')
+        if world.arm.hosts() and any(h["name"] == body["name"] for h in world.arm.hosts()):
+            raise _bad(f"host {body['name']!r} exists")
+        try:
+            host = add_host(
+                world,
+                str(body.get("tenant", "contoso")),
+                str(body.get("kind")),
+                body["name"],
+                resource_group=body.get("resource_group"),
+                system_assigned=bool(body.get("system_assigned", False)),
+                site=body.get("site"),
+            )
+        except ValueError as e:
+            raise _bad(str(e)) from None
+        world.on_info_change()
+        return json_response({**host, "env": host_env(world, host)}, 201)
+
     @r.route("POST", "/_sandbox/reset")
     def reset(req: Req) -> Response:
         from .seed import seed

@@ -166,6 +166,14 @@ class Sandbox:
         self.info = self._ctl("GET", "info")
         return created  # type: ignore[no-any-return]
 
+    def add_host(self, kind: str, name: str, **spec: Any) -> dict[str, Any]:
+        """A new host (``vm``, ``vmss``, ``automation``, ``appservice``, ``functionapp``,
+        ``slot`` with ``site=``, ``containerapp``, ``arc``); ``system_assigned=True`` turns its
+        system-assigned identity on. Returns it with the ``env`` of ``sandbox env --as``."""
+        host = self._ctl("POST", "hosts", json={"kind": kind, "name": name, **spec})
+        self.info = self._ctl("GET", "info")
+        return host  # type: ignore[no-any-return]
+
     def reset(self, seed: str = "demo") -> None:
         self._ctl("POST", "reset", json={"seed": seed})
         self.info = self._ctl("GET", "info")

@@ -1,7 +1,7 @@
 """Seeds: ``empty`` (no tenants) and ``demo`` (the seed stories' three tenants).
 
-``demo`` mirrors the write-ups the product grew from: Contoso runs a log shipper VM
-and runbooks (home); Litware receives logs in a DCR (Azure customer); Fabrikam is a
+``demo`` mirrors the write-ups the product grew from: Contoso runs a log shipper VM,
+runbooks and a Functions app (home); Litware receives logs in a DCR (Azure customer); Fabrikam is a
 Microsoft 365-only customer with SharePoint sites.
 """
 
@@ -98,6 +98,8 @@ def demo(world: World) -> None:
         },
     )
     world.tenants.update(c)
+    # a Functions app (the classic write-ups' host), for a user-assigned identity
+    add_host(world, "contoso", "functionapp", "func-reports", resource_group="rg-web")
 
     logs_customer(
         world,
@@ -189,6 +191,89 @@ def m365_customer(
 
 
 CUSTOMER_KINDS = {"logs": logs_customer, "m365": m365_customer}
+
+# The hosts the control API creates (POST /_sandbox/hosts): kind -> (ARM type, default group,
+# body). Bodies carry what each provider's spec requires of a create (tests/reference/hosts/).
+_HOSTS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "vm": (
+        "Microsoft.Compute/virtualMachines",
+        "rg-vm",
+        {
+            "properties": {
+                "hardwareProfile": {"vmSize": "Standard_B2s"},
+                "storageProfile": {"osDisk": {"osType": "Linux", "createOption": "FromImage"}},
+            }
+        },
+    ),
+    "vmss": (
+        "Microsoft.Compute/virtualMachineScaleSets",
+        "rg-vm",
+        {
+            "sku": {"name": "Standard_B2s", "tier": "Standard", "capacity": 2},
+            "properties": {"upgradePolicy": {"mode": "Manual"}, "overprovision": False},
+        },
+    ),
+    "automation": (
+        "Microsoft.Automation/automationAccounts",
+        "rg-identity",
+        {"properties": {"sku": {"name": "Basic"}, "state": "Ok"}},
+    ),
+    "appservice": ("Microsoft.Web/sites", "rg-web", {"kind": "app", "properties": {}}),
+    "functionapp": (
+        "Microsoft.Web/sites",
+        "rg-web",
+        {"kind": "functionapp,linux", "properties": {"reserved": True}},
+    ),
+    "slot": ("Microsoft.Web/sites/slots", "rg-web", {"properties": {}}),
+    "containerapp": (
+        "Microsoft.App/containerApps",
+        "rg-apps",
+        {"properties": {"configuration": {"activeRevisionsMode": "Single"}, "template": {}}},
+    ),
+    # an Arc machine has its system-assigned identity from onboarding (azcmagent connect)
+    "arc": (
+        "Microsoft.HybridCompute/machines",
+        "rg-arc",
+        {"identity": {"type": "SystemAssigned"}, "properties": {"osType": "linux"}},
+    ),
+}
+HOST_KINDS = tuple(_HOSTS)
+
+
+def add_host(
+    world: World,
+    tenant: str,
+    kind: str,
+    name: str,
+    *,
+    resource_group: str | None = None,
+    system_assigned: bool = False,
+    site: str | None = None,
+) -> dict[str, Any]:
+    """A host of ``kind`` in ``tenant``'s subscription (a slot: of app ``site``), with its
+    system-assigned identity on when asked (always, for an Arc machine). Returns it as
+    ``sandbox.json`` lists hosts."""
+    if kind not in _HOSTS:
+        raise ValueError(f"kind must be one of {', '.join(_HOSTS)}")
+    t = world.tenants.get(tenant)
+    if t is None or not t.get("subscription_id"):
+        raise ValueError(f"no tenant {tenant!r} with a subscription")
+    type_, default_group, body = _HOSTS[kind]
+    group = resource_group or default_group
+    ns, *types = type_.split("/")
+    if kind == "slot":
+        if not site:
+            raise ValueError("a slot needs site: the name of its App Service app")
+        path = f"{types[0]}/{site}/{types[1]}/{name}"
+    else:
+        path = f"{types[0]}/{name}"
+    rid = f"/subscriptions/{t['subscription_id']}/resourceGroups/{group}/providers/{ns}/{path}"
+    doc = {"location": "westus2", **{k: v for k, v in body.items()}}
+    if system_assigned:
+        doc["identity"] = {"type": "SystemAssigned"}
+    made = _resource(world, t, name if kind != "slot" else f"{site}-{name}", rid, doc)
+    world.tenants.update(t)
+    return next(h for h in world.arm.hosts() if h["resource_id"] == made["id"])
 
 
 def seed(world: World, name: str) -> None:

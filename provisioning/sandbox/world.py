@@ -52,6 +52,10 @@ class Settings:
     lro_retry_after_s: int = 1  # Retry-After on a running operation (ARM's RPC: >= 10 s; see docs)
     page_size: int = 0  # >0: every ARM and Graph list answers at most this many items a page
     token_lifetime_s: int = 3599
+    # where the Arc identity endpoint writes its challenge key files ("": the agent's own
+    # directory, /var/opt/azcmagent/tokens, when it exists and is writable, else
+    # <state>/azcmagent/tokens; azure-identity reads keys only from the agent's directory)
+    arc_key_dir: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

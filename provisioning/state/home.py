@@ -10,7 +10,7 @@ would let the admin read it. Graph is read as JSON (``core/graph.GraphReader``),
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from provisioning.config import App, Config, Identity
@@ -22,8 +22,12 @@ from provisioning.core.graph import (
     graph_permission_hint,
     sp_by_app_id,
 )
+from provisioning.core.hosts import host_kind, host_label
 
 from .hosts import HostIdentity, arm_json, read_host
+
+SYSTEM_IDENTITY = "providers/Microsoft.ManagedIdentity/identities/default"
+"""A resource's system-assigned identity (SystemAssignedIdentities_GetByScope)."""
 
 APP_FIELDS = (
     "id",
@@ -52,7 +56,9 @@ def app_address(key: str) -> str:
 
 @dataclass(frozen=True)
 class IdentityState:
-    """A user-assigned managed identity."""
+    """A managed identity: a user-assigned one, or the system-assigned identity of a host
+    (``system_assigned_of``; its ``resource_id`` is then the host's id, as the ``xms_mirid``
+    claim of its tokens says)."""
 
     name: str
     resource_id: str
@@ -60,6 +66,7 @@ class IdentityState:
     principal_id: str  # the object id: what a federated credential's subject names
     location: str
     tags: Mapping[str, str] = field(default_factory=dict, hash=False)
+    system_assigned_of: str | None = None
 
     @classmethod
     def from_arm(cls, name: str, doc: Mapping[str, Any]) -> IdentityState:
@@ -72,6 +79,15 @@ class IdentityState:
             location=str(doc.get("location") or ""),
             tags=dict(doc.get("tags") or {}),
         )
+
+    @classmethod
+    def of_host(
+        cls, name: str, host: str, block: HostIdentity, client_id: str = ""
+    ) -> IdentityState | None:
+        """A host's system-assigned identity as its identity block has it (``None``: off)."""
+        if not block.system or not block.principal_id:
+            return None
+        return cls(name, host, client_id, block.principal_id, "", system_assigned_of=host)
 
     def ids(self) -> dict[str, str]:
         """The three ids a kit's workload snippets and a diagnosis name."""
@@ -205,7 +221,45 @@ class HomeState:
 
 
 def identity_id(subscription_id: str, ident: Identity) -> str:
-    return armid.user_assigned_identity_id(subscription_id, ident.resource_group, ident.name)
+    """The identity's ARM id: a user-assigned identity's own, or the host's (the
+    ``xms_mirid`` of a system-assigned identity's tokens)."""
+    if ident.system_assigned_of is not None:
+        return str(armid.parse(ident.system_assigned_of))
+    return armid.user_assigned_identity_id(subscription_id, str(ident.resource_group), ident.name)
+
+
+def host_denied(address: str, host: armid.ResourceId, verb: str = "read") -> str:
+    """What an admin denied reading (or changing) a host needs, named from the registry."""
+    kind = host_kind(host)
+    role = "Reader (to plan) or " + kind.role if verb == "read" else kind.role
+    return f"no permission to {verb} {kind.label} {host}: the admin needs {role} on it"
+
+
+async def read_system_identity(
+    clients: Any, ident: Identity
+) -> tuple[HostIdentity, IdentityState | None]:
+    """The host's identity block, and its system-assigned identity when it is on (with the
+    client id ``SystemAssignedIdentities_GetByScope`` reports, when it can be read)."""
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+    host = armid.parse(str(ident.system_assigned_of))
+    address = identity_address(ident.name)
+    try:
+        with denied(address, host_denied(address, host)):
+            block = await read_host(clients, host)
+    except ResourceNotFoundError:
+        raise TaskError(
+            address, f"host {host} does not exist (or the admin cannot see it)"
+        ) from None
+    state = IdentityState.of_host(ident.name, str(host), block)
+    if state is None:
+        return block, None
+    try:
+        doc = await arm_json(clients, "GET", f"{host}/{SYSTEM_IDENTITY}", armid.IDENTITY_API)
+        client_id = str(((doc or {}).get("properties") or {}).get("clientId") or "")
+    except HttpResponseError:  # the client id is for display only: the principal id matters
+        client_id = ""
+    return block, replace(state, client_id=client_id)
 
 
 async def read_identity(
@@ -213,6 +267,8 @@ async def read_identity(
 ) -> IdentityState | None:
     from azure.core.exceptions import ResourceNotFoundError
 
+    if ident.system_assigned_of is not None:
+        return (await read_system_identity(clients, ident))[1]
     rid = identity_id(subscription_id, ident)
     address = identity_address(ident.name)
     fix = (
@@ -333,7 +389,6 @@ async def read_home(
     the hosts they are attached to on request), concurrently; a read that fails is a
     problem of the result, never an exception."""
     import asyncio
-    from dataclasses import replace
 
     from .observed import Observed
 
@@ -369,11 +424,19 @@ async def read_home(
 
     async def one_identity(ident: Identity) -> None:
         address = identity_address(ident.name)
+        if ident.system_assigned_of is not None:
+            read, got = await guard(address, read_system_identity(clients, ident))
+            if read:
+                seen.hosts[identity_id("", ident).lower()] = got[0]
+                seen.record(seen.identities, ident.name, address, got[1])
+            return
         read, state = await guard(address, read_identity(clients, home.subscription_id, ident))
         if read:
             seen.record(seen.identities, ident.name, address, state)
         for host in ident.attach_ids if hosts and state is not None else ():
-            read, block = await guard(f"{address}.attach[{host.name}]", read_host(clients, host))
+            read, block = await guard(
+                f"{address}.attach[{host_label(host)}]", read_host(clients, host)
+            )
             if read:
                 seen.hosts[str(host).lower()] = block
 

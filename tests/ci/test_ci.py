@@ -614,10 +614,11 @@ def test_config_path_for(tmp_path: Path) -> None:
 
 
 def test_every_supported_host_kind_has_a_role() -> None:
-    from provisioning.ci.permissions import _HOST_ROLES
-    from provisioning.core import armid
+    # the roles now live in the host registry (core/hosts.py), which ci consults
+    from provisioning.ci.permissions import _role_id
+    from provisioning.core.hosts import HOST_KINDS
 
-    assert {t.lower() for t in armid.supported_host_types()} <= set(_HOST_ROLES)
+    assert all(_role_id(k.role) == k.role_id for k in HOST_KINDS.values())
 
 
 def test_permissions_cover_a_managed_customers_scoped_grants() -> None:

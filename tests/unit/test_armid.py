@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from provisioning.core import armid
-from provisioning.core.armid import HOST_KINDS, ResourceId, host_kind, parse
+from provisioning.core.armid import ResourceId, parse
 
 SUB = "8f3c2a10-4d5e-4f60-9a7b-0c0270500a01"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-vm"
@@ -171,50 +171,3 @@ def test_try_parse() -> None:
 def test_repr_is_readable() -> None:
     assert repr(parse(RG)) == f"ResourceId('{RG}')"
     assert isinstance(parse(RG), ResourceId)
-
-
-# --- host kinds ------------------------------------------------------------------------
-
-
-def test_host_kinds_registry() -> None:
-    supported = {k.full_type for k in HOST_KINDS.values() if k.supported}
-    assert supported == {
-        "Microsoft.Compute/virtualMachines",
-        "Microsoft.Automation/automationAccounts",
-    }
-    known = {k.full_type for k in HOST_KINDS.values()}
-    assert {
-        "Microsoft.Compute/virtualMachineScaleSets",
-        "Microsoft.Web/sites",
-        "Microsoft.HybridCompute/machines",
-    } <= known
-
-
-def test_host_kind_supported() -> None:
-    assert host_kind(parse(VM)).label == "virtual machine"
-    aa = parse(f"{RG}/providers/microsoft.automation/AutomationAccounts/aa-runbooks")
-    assert host_kind(aa).full_type == "Microsoft.Automation/automationAccounts"
-
-
-@pytest.mark.parametrize(
-    "rid",
-    [
-        f"{RG}/providers/Microsoft.Web/sites/app1",
-        f"{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/vmss1",
-        f"{RG}/providers/Microsoft.HybridCompute/machines/arc1",
-    ],
-)
-def test_host_kind_known_but_not_supported(rid: str) -> None:
-    with pytest.raises(
-        ValueError, match=r"not supported yet; supported: Microsoft\.Compute/virtualMachines"
-    ):
-        host_kind(parse(rid))
-
-
-def test_host_kind_unknown_type_and_non_resource() -> None:
-    with pytest.raises(ValueError, match="cannot host an identity"):
-        host_kind(parse(f"{RG}/providers/Microsoft.Storage/storageAccounts/st1"))
-    with pytest.raises(ValueError, match="expected a resource id, not a resource group"):
-        host_kind(parse(RG))
-    with pytest.raises(ValueError, match="cannot host"):
-        host_kind(parse(f"{VM}/extensions/ama"))

@@ -17,3 +17,12 @@ def test_sandbox_dir_config_equals_the_inline_one() -> None:
         inline.customers, key=lambda c: c.name
     )
     assert folder.customers_dir == "sandbox-customers" and inline.customers_dir is None
+
+
+def test_the_hosts_example_warns_only_of_its_system_assigned_identity() -> None:
+    loaded = load_config(EXAMPLES / "sandbox-hosts.yaml")
+    assert [(w.path, w.code) for w in loaded.warnings] == [
+        ("home.identities[1].system_assigned_of", "system-assigned-trust")
+    ]
+    ident = loaded.config.identity("aa-runbooks-system")
+    assert ident.system_assigned and ident.host_ids[0].name == "aa-runbooks"

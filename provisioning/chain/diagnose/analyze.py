@@ -190,6 +190,13 @@ def analyze_fic(info: ErrorInfo, ctx: Context) -> dict[str, Any]:
                 f"but this host presented {a.get('sub')}"
                 + (f" ({ctx.identity})" if ctx.identity else "")
             )
+        elif ctx.system_assigned_of and _same_host(a.get("xms_mirid"), ctx.system_assigned_of):
+            host = ctx.system_assigned_of.rsplit("/", 1)[-1]
+            reasons.append(
+                f"the subject {best.subject} is an earlier principal id of {host}'s "
+                f"system-assigned identity, which is {a.get('sub')} now: the host was "
+                "re-created, or its system-assigned identity turned off and on again"
+            )
         else:
             reasons.append(
                 f"the subject {best.subject} is not the assertion's subject {a.get('sub')} "
@@ -220,6 +227,10 @@ def analyze_fic(info: ErrorInfo, ctx: Context) -> dict[str, Any]:
         "few minutes to honour the change",
         "details": details,
     }
+
+
+def _same_host(mirid: Any, host: str) -> bool:
+    return isinstance(mirid, str) and mirid.rstrip("/").lower() == host.rstrip("/").lower()
 
 
 def analyze_times(info: ErrorInfo, ctx: Context) -> dict[str, Any]:

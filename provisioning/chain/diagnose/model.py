@@ -53,6 +53,8 @@ class Context:
     endpoint_kind: str | None = None
     declared_hosts: Sequence[str] = ()  # names in the identity's attach_to
     attached: bool | None = None  # ARM: the identity is attached to ``host`` now
+    host_kind: str | None = None  # the registry's label of this host's kind
+    system_assigned_of: str | None = None  # the host, when the identity is its system-assigned one
     # the assertion and the app's federated credentials
     assertion: Mapping[str, Any] | None = None  # decoded claims, never the token
     fics: Sequence[Mapping[str, Any]] | None = None  # None: could not be read

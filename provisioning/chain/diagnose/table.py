@@ -20,6 +20,7 @@ WHEN: dict[str, Predicate] = {
     "home_sp_declared": lambda c: c.home_sp_declared,
     "home_sp_not_declared": lambda c: not c.home_sp_declared,
     "app_not_in_home": lambda c: c.app_in_home is False,
+    "system_assigned": lambda c: c.system_assigned_of is not None,
 }
 
 
@@ -140,6 +141,15 @@ RULES: tuple[Rule, ...] = (
         "not be on the workload",
     ),
     # ---- the managed-identity endpoint ---------------------------------------------------
+    Rule(
+        ("MI_IDENTITY_NOT_FOUND",),
+        when="system_assigned",
+        cause="the system-assigned identity of {system_host} is off{system_state}: {identity} "
+        "is that identity, so {host} has no token to give",
+        fix="`xtenant apply{cfg}` enables it (the plan shows the change) and points the app's "
+        "federated credential at its new principal id; turning it off again breaks the chain. "
+        "Better still, move to a user-assigned identity (`xtenant validate` says how)",
+    ),
     Rule(
         ("MI_IDENTITY_NOT_FOUND",),
         analyze="mi",

@@ -46,6 +46,13 @@ def values_of(ctx: Context) -> _Values:
     v["app"] = app_words(ctx)
     v["cfg"] = cfg(ctx)
     v["host"] = ctx.host or "this host"
+    if ctx.system_assigned_of:
+        v["system_host"] = ctx.system_assigned_of.rsplit("/", 1)[-1]
+        v["system_state"] = (
+            " (ARM confirms it: the host's identity block has no SystemAssigned)"
+            if ctx.attached is False
+            else ""
+        )
     v["identity"] = ctx.identity or "the trusted identity"
     v["identity_words"] = identity_words(ctx)
     v["customer"] = ctx.customer or "<customer>"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ssl
 
-from provisioning.core.armid import HOST_KINDS, IDENTITY_API
+from provisioning.core.armid import IDENTITY_API
 from provisioning.core.clouds import Cloud
+from provisioning.core.hosts import HOST_KINDS
 
 HOST_APIS = {t: k.api_version for t, k in HOST_KINDS.items()}
 ARM_READ_APIS = {

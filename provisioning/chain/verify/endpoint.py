@@ -1,5 +1,6 @@
 """Where the MI token comes from: which managed-identity endpoint azure-identity will use
-on this host, read from the same environment variables it reads."""
+on this host, read from the same environment variables it reads, named as the host
+registry (``core/hosts.py``) names the protocols."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from provisioning.core.hosts import ENDPOINTS, endpoint_for
+
 
 def endpoint_info(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Which managed-identity endpoint azure-identity will use, read from the same
-    environment variables it reads (never the secret header's value)."""
+    environment variables it reads (never the secret header's value): ``kind`` (the
+    protocol), ``endpoint`` (the URL it asks) and ``protocol`` (the registry's key)."""
     env = os.environ if environ is None else environ
-    if env.get("IDENTITY_ENDPOINT"):
-        if env.get("IDENTITY_HEADER"):
-            if env.get("IDENTITY_SERVER_THUMBPRINT"):
-                return {"kind": "Service Fabric", "endpoint": env["IDENTITY_ENDPOINT"]}
-            return {"kind": "App Service / Automation", "endpoint": env["IDENTITY_ENDPOINT"]}
-        if env.get("IMDS_ENDPOINT"):
-            return {"kind": "Azure Arc", "endpoint": env["IDENTITY_ENDPOINT"]}
+    found = endpoint_for(env)
+    if found is not None and found.key != "imds":
+        return {"kind": found.label, "endpoint": env["IDENTITY_ENDPOINT"], "protocol": found.key}
+    if env.get("IDENTITY_ENDPOINT") and env.get("IDENTITY_SERVER_THUMBPRINT"):
+        return {"kind": "Service Fabric", "endpoint": env["IDENTITY_ENDPOINT"]}
     if env.get("MSI_ENDPOINT"):
         kind = "Azure ML" if env.get("MSI_SECRET") else "Cloud Shell"
         return {"kind": kind, "endpoint": env["MSI_ENDPOINT"]}
@@ -28,4 +30,9 @@ def endpoint_info(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     ):
         return {"kind": "workload identity", "endpoint": env["AZURE_FEDERATED_TOKEN_FILE"]}
     base = env.get("AZURE_POD_IDENTITY_AUTHORITY_HOST") or "http://169.254.169.254"
-    return {"kind": "IMDS", "endpoint": base.rstrip("/") + "/metadata/identity/oauth2/token"}
+    imds = ENDPOINTS[0]
+    return {
+        "kind": imds.label,
+        "endpoint": base.rstrip("/") + "/metadata/identity/oauth2/token",
+        "protocol": imds.key,
+    }

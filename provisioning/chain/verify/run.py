@@ -10,6 +10,7 @@ from typing import Any
 
 from provisioning.config import App, Config, Customer, Loaded
 from provisioning.core.clouds import Cloud
+from provisioning.core.hosts import host_label, is_host
 
 from ..diagnose import SECRET_VARIABLES, ErrorInfo, diagnose
 from .home import read_home_state
@@ -83,7 +84,12 @@ def verify(
     report = VerifyReport(
         cloud=cloud.name,
         home_tenant=config.home.tenant_id,
-        host={"name": options.host, "endpoint_kind": ep["kind"], "endpoint": ep.get("endpoint")},
+        host={
+            "name": options.host,
+            "kind": ep.get("host_kind"),
+            "endpoint_kind": ep["kind"],
+            "endpoint": ep.get("endpoint"),
+        },
         probe=probe,
         notes=list(notes),
     )
@@ -185,15 +191,18 @@ def walk(session: Session, customer: Customer, *, explicit: bool = False) -> dic
 def elsewhere(session: Session, app: App) -> list[str] | None:
     """The hosts the app's identities live on, when this host is positively another
     declared host and no identity was chosen by hand; ``None`` otherwise."""
-    here = session.host.lower()
     opts = session.options
-    declared = {h.name.lower() for i in session.config.home.identities for h in i.attach_ids}
-    if here not in declared or opts.identity or any(n in opts.identities for n in app.trusts):
+    declared = [h for i in session.config.home.identities for h in i.host_ids]
+    if not any(is_host(h, session.host) for h in declared):
         return None
-    hosts = [
-        h.name
+    if opts.identity or any(n in opts.identities for n in app.trusts):
+        return None
+    trusted = [
+        h
         for n in app.trusts
         if (i := find_identity(session.config, n)) is not None
-        for h in i.attach_ids
+        for h in i.host_ids
     ]
-    return None if any(h.lower() == here for h in hosts) else hosts
+    return (
+        None if any(is_host(h, session.host) for h in trusted) else list(map(host_label, trusted))
+    )

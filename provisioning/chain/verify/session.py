@@ -11,7 +11,9 @@ from typing import Any
 from provisioning.config import App, Config, Customer, Identity
 from provisioning.core import armid
 from provisioning.core.clouds import Cloud
+from provisioning.core.hosts import HostKind, host_label, is_host, lookup
 from provisioning.state import HomeState, IdentityState
+from provisioning.state.home import identity_id
 
 from ..diagnose import SECRET_VARIABLES, Context
 from .endpoint import endpoint_info
@@ -67,9 +69,18 @@ class Session:
         self.host = options.host
         self.home = options.config.home.tenant_id
         self.endpoint = endpoint_info(options.environ)
+        kind = self.host_kind()
+        if kind is not None:
+            self.endpoint["host_kind"] = f"{kind.label} ({kind.full_type})"
         self.mi: dict[str | None, MiResult] = {}
         self.creds: list[Any] = []
         self.rows: list[Row] = []
+
+    def endpoint_words(self) -> str:
+        """The host kind and the endpoint that answers, for a row: "Container App
+        (Microsoft.App/containerApps), App Service identity endpoint"."""
+        kind = self.endpoint.get("host_kind")
+        return f"{kind}, {self.endpoint['kind']}" if kind else str(self.endpoint["kind"])
 
     def add(self, row: Row) -> Row:
         """Record ``row`` (scrubbed) and report it to ``on_step``."""
@@ -99,15 +110,30 @@ class Session:
             return True
         return False if f"home.app[{app.key}]" in self.home_state.absent else None
 
+    def host_id(self) -> armid.ResourceId | None:
+        """This host's ARM id, when a declared identity names it (``attach_to`` or
+        ``system_assigned_of``)."""
+        for ident in self.config.home.identities:
+            for h in ident.host_ids:
+                if is_host(h, self.host):
+                    return h
+        return None
+
+    def host_kind(self) -> HostKind | None:
+        rid = self.host_id()
+        return lookup(rid) if rid is not None else None
+
     def attached(self, ident: str | None) -> bool | None:
-        """Whether this host carries ``ident`` (``None``: not known)."""
+        """Whether this host carries ``ident`` now (``None``: not known); for a host's
+        system-assigned identity, whether it is on."""
         cfg = find_identity(self.config, ident)
-        host = (
-            next((h for h in cfg.attach_ids if h.name.lower() == self.host.lower()), None)
-            if cfg
-            else None
-        )
-        return self.home_state.attached(cfg.name, host) if cfg and host else None
+        host = next((h for h in cfg.host_ids if is_host(h, self.host)), None) if cfg else None
+        if cfg is None or host is None:
+            return None
+        if cfg.system_assigned:
+            block = self.home_state.hosts.get(str(host).lower())
+            return None if block is None else block.system
+        return self.home_state.attached(cfg.name, host)
 
     def context(self, chain: Chain, **kw: Any) -> Context:
         """Everything known about a hop of ``chain``; ``kw`` adds or overrides fields."""
@@ -141,8 +167,12 @@ class Session:
             },
             "host": self.host,
             "endpoint_kind": self.endpoint["kind"],
-            "declared_hosts": [h.name for h in identity_cfg.attach_ids] if identity_cfg else [],
+            "declared_hosts": [host_label(h) for h in identity_cfg.host_ids]
+            if identity_cfg
+            else [],
             "attached": self.attached(ident),
+            "host_kind": kind.label if (kind := self.host_kind()) else None,
+            "system_assigned_of": identity_cfg.system_assigned_of if identity_cfg else None,
             "fics": self.fics(app),
             "expected_issuer": self.cloud.fic_issuer(self.home),
             "expected_audience": self.cloud.exchange_audience,
@@ -189,9 +219,7 @@ def identity_rid(config: Config, name: str | None) -> str | None:
     ident = find_identity(config, name)
     if ident is None:
         return None
-    return armid.user_assigned_identity_id(
-        config.home.subscription_id, ident.resource_group, ident.name
-    )
+    return identity_id(config.home.subscription_id, ident)
 
 
 def role_name(grant: Any) -> str:

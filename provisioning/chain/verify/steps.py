@@ -14,12 +14,19 @@ from typing import Any
 
 from provisioning.config import App, Customer
 from provisioning.core.clouds import Cloud
+from provisioning.core.hosts import host_label, is_host
 
 from .. import claims as claims_mod
 from ..diagnose import Diagnosis, ErrorInfo, audience_matches, compare_fics, diagnose
 from .report import Row, first_line
 from .session import Chain, MiResult, Session, find_identity, is_dcr, role_name
 
+SYSTEM_ASSIGNED_NOTE = (
+    "{name} is the system-assigned identity of {host}: Microsoft documents only user-assigned "
+    "identities as an app's federated credential (https://learn.microsoft.com/entra/workload-id/"
+    "workload-identity-federation-config-app-trust-managed-identity); it works, but `xtenant "
+    "validate` says how to move to a user-assigned identity"
+)
 MI_CLAIMS = ("iss", "sub", "aud", "oid", "azp", "appid", "tid", "idtyp", "xms_mirid", "nbf", "exp")
 RESOURCE_CLAIMS = ("aud", "iss", "tid", "oid", "appid", "azp", "roles", "exp")
 
@@ -45,12 +52,16 @@ def needed_resources(customer: Customer, cloud: Cloud) -> list[tuple[str, str]]:
 
 
 def _selector(session: Session, name: str) -> str | None:
-    return (
-        session.options.identities.get(name)
-        or session.options.identity
-        or (read.client_id if (read := session.identity(name)) else None)
-        or None
-    )
+    """How the identity is asked for: the caller's choice, else its client id; a host's
+    system-assigned identity is what the endpoint gives when none is named."""
+    chosen = session.options.identities.get(name) or session.options.identity
+    if chosen:
+        return chosen
+    ident = find_identity(session.config, name)
+    if ident is not None and ident.system_assigned:
+        return None
+    read = session.identity(name)
+    return (read.client_id if read else None) or None
 
 
 def _take_mi(session: Session, selector: str | None) -> MiResult:
@@ -88,11 +99,10 @@ def mi_token(session: Session, customer: Customer, app: App) -> tuple[MiResult |
             )
         )
         return None, None
-    here = session.host.lower()
 
     def on_this_host(name: str) -> bool:
         ident = find_identity(session.config, name)
-        return bool(ident and any(h.name.lower() == here for h in ident.attach_ids))
+        return bool(ident and any(is_host(h, session.host) for h in ident.host_ids))
 
     ordered = sorted(trusted, key=lambda n: not on_this_host(n))
     first: tuple[MiResult, str] | None = None
@@ -106,7 +116,7 @@ def mi_token(session: Session, customer: Customer, app: App) -> tuple[MiResult |
             break
     assert first is not None
     res, name = chosen or first
-    detail_head = session.endpoint["kind"]
+    detail_head = session.endpoint_words()
     seconds = res.seconds
     if res.first_customer is None:
         res.first_customer = customer.name
@@ -123,7 +133,11 @@ def mi_token(session: Session, customer: Customer, app: App) -> tuple[MiResult |
                 "failed",
                 seconds,
                 f"{detail_head}: {d.message or first_line(res.error or 'no token')}",
-                data={"endpoint_kind": session.endpoint["kind"], "identity": name},
+                data={
+                    "endpoint_kind": session.endpoint["kind"],
+                    "host_kind": session.endpoint.get("host_kind"),
+                    "identity": name,
+                },
                 diagnosis=d,
             )
         )
@@ -134,6 +148,7 @@ def mi_token(session: Session, customer: Customer, app: App) -> tuple[MiResult |
         f"{detail_head}: token of {name} (client id {c.get('azp') or c.get('appid')}); "
         + ", ".join(f"{k} {v}" for k, v in checks.items())
     )
+    ident = find_identity(session.config, name)
     session.add(
         Row(
             customer.name,
@@ -141,9 +156,13 @@ def mi_token(session: Session, customer: Customer, app: App) -> tuple[MiResult |
             "failed" if problem else "ok",
             seconds,
             detail,
+            note=SYSTEM_ASSIGNED_NOTE.format(name=name, host=host_label(ident.host_ids[0]))
+            if ident is not None and ident.system_assigned
+            else None,
             data={
                 "endpoint_kind": session.endpoint["kind"],
                 "endpoint": session.endpoint["endpoint"],
+                "host_kind": session.endpoint.get("host_kind"),
                 "identity": name,
                 "claims": c,
                 "checks": checks,
@@ -165,6 +184,9 @@ def _who(session: Session, res: MiResult, fallback: str) -> str:
     mirid = str(claims.get("xms_mirid") or "")
     if "/userassignedidentities/" in mirid.lower():
         return mirid.rsplit("/", 1)[-1]
+    for declared in session.config.home.identities:  # a trusted host's system-assigned one
+        if (declared.system_assigned_of or "").lower() == mirid.lower() and mirid:
+            return declared.name
     if mirid:
         return f"the system-assigned identity of {mirid.rsplit('/', 1)[-1]}"
     return fallback
@@ -195,7 +217,16 @@ def _check(
     mirid = str(c.get("xms_mirid") or "")
     user_assigned = "/userassignedidentities/" in mirid.lower()
     trusted = {t.lower() for t in app.trusts}
-    if mirid and (not user_assigned or mirid.rsplit("/", 1)[-1].lower() not in trusted):
+    systems = {  # the hosts whose system-assigned identity the app trusts
+        str(i.system_assigned_of).lower()
+        for i in session.config.home.identities
+        if i.system_assigned and i.name.lower() in trusted
+    }
+    if user_assigned:
+        foreign = mirid.rsplit("/", 1)[-1].lower() not in trusted
+    else:
+        foreign = mirid.lower() not in systems
+    if mirid and foreign:
         # e.g. no identity chosen on a host that also has a system-assigned identity
         checks["sub"] = (
             f"token of {'the host' + chr(39) + 's system-assigned identity' if not user_assigned else mirid.rsplit('/', 1)[-1]}, "

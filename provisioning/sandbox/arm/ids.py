@@ -17,7 +17,10 @@ AUTOMATION = "Microsoft.Automation/automationAccounts"
 DCR = "Microsoft.Insights/dataCollectionRules"
 DCE = "Microsoft.Insights/dataCollectionEndpoints"
 WEBSITE = "Microsoft.Web/sites"
+WEB_SLOT = "Microsoft.Web/sites/slots"
 ARC = "Microsoft.HybridCompute/machines"
+VMSS = "Microsoft.Compute/virtualMachineScaleSets"
+CONTAINER_APP = "Microsoft.App/containerApps"
 
 # canonical casing of the types we know (anything else keeps the casing it was created with)
 KNOWN_TYPES = {
@@ -30,25 +33,43 @@ KNOWN_TYPES = {
         DCR,
         DCE,
         WEBSITE,
+        WEB_SLOT,
         ARC,
+        VMSS,
+        CONTAINER_APP,
         "Microsoft.OperationalInsights/workspaces",
         "Microsoft.Storage/storageAccounts",
         "Microsoft.KeyVault/vaults",
         "Microsoft.Network/virtualNetworks",
         "Microsoft.Network/networkInterfaces",
         "Microsoft.Compute/disks",
-        "Microsoft.Compute/virtualMachineScaleSets",
     )
 }
+# the resource types whose workloads get managed-identity tokens, and their endpoint family
 HOST_KINDS = {
     VM.lower(): "vm",
+    VMSS.lower(): "vmss",
     AUTOMATION.lower(): "automation",
     WEBSITE.lower(): "appservice",
+    WEB_SLOT.lower(): "appservice",
+    CONTAINER_APP.lower(): "containerapp",
     ARC.lower(): "arc",
 }
-# resource types whose PUT/PATCH is long-running (201/200 + Azure-AsyncOperation)
-ASYNC_TYPES = {VM.lower()}
-IDENTITY_TYPES = {VM.lower(), AUTOMATION.lower(), WEBSITE.lower(), ARC.lower(), DCR.lower()}
+# resource types whose PUT/PATCH is long-running (201/200 + Azure-AsyncOperation): Compute's
+# (VirtualMachines_Update, VirtualMachineScaleSets_Update) and ContainerApps_CreateOrUpdate
+ASYNC_TYPES = {VM.lower(), VMSS.lower(), CONTAINER_APP.lower()}
+# resource types whose PATCH answers 202 + Location (ContainerApps_Update, 2024-03-01)
+ACCEPTED_PATCH_TYPES = {CONTAINER_APP.lower()}
+IDENTITY_TYPES = {
+    VM.lower(),
+    VMSS.lower(),
+    AUTOMATION.lower(),
+    WEBSITE.lower(),
+    WEB_SLOT.lower(),
+    CONTAINER_APP.lower(),
+    ARC.lower(),
+    DCR.lower(),
+}
 
 ROLE_ASSIGNMENTS_PROVIDER = "Microsoft.Authorization/roleAssignments"
 ROLE_DEFINITIONS_PROVIDER = "Microsoft.Authorization/roleDefinitions"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..http import Router
-from .ids import ARC, AUTOMATION, DCE, DCR, FIC, UAMI, VM, WEBSITE
+from .ids import ARC, AUTOMATION, CONTAINER_APP, DCE, DCR, FIC, UAMI, VM, VMSS, WEB_SLOT, WEBSITE
 from .responses.authorization import AuthorizationResponses
 from .responses.base import ArmHandler, ArmResponses
 from .responses.msi import MsiResponses
@@ -100,7 +100,8 @@ def table(world: World) -> list[tuple[str, str, ArmHandler]]:
         ("PATCH",  RG,                                                              res.patch_resource_group),
         ("DELETE", RG,                                                              res.delete_resource_group),
         ("GET",    RG + "/resources",                                               res.list_resources),
-        # resources of the types with rules of their own (models/msi.py, compute.py, insights.py)
+        # resources of the types with rules of their own (models/msi.py, compute.py, insights.py,
+        # web.py, containerapps.py, hybridcompute.py)
         ("POST",   RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}/listAssociatedResources", res.list_associated_resources),
         *_typed(res, UAMI),
         *_typed(res, FIC),
@@ -108,7 +109,10 @@ def table(world: World) -> list[tuple[str, str, ArmHandler]]:
         *_typed(res, DCR),
         *_typed(res, DCE),
         *_typed(res, AUTOMATION),
+        *_typed(res, VMSS),
         *_typed(res, WEBSITE),
+        *_typed(res, WEB_SLOT),
+        *_typed(res, CONTAINER_APP),
         *_typed(res, ARC),
         # any other path below a subscription: a resource of any type, or a 404
         ("GET|PUT|PATCH|DELETE|POST", SUB + "/{path:path}",                         res.any_resource),

@@ -8,15 +8,22 @@ identity through ARM changes what the endpoint serves at once.
 
 from __future__ import annotations
 
+import hmac
+import os
 import secrets
+import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..world import World
 
 COLL = "identityHosts"  # per-host secrets (the App Service / Automation X-IDENTITY-HEADER)
-IMDS_KINDS = ("vm",)
-APP_SERVICE_KINDS = ("automation", "appservice")
+ARC_KEYS = "arcKeys"  # the Arc challenges issued: key file name -> host and secret
+IMDS_KINDS = ("vm", "vmss")
+APP_SERVICE_KINDS = ("automation", "appservice", "containerapp")
+ARC_KINDS = ("arc",)
+AGENT_KEY_DIR = "/var/opt/azcmagent/tokens"  # the Connected Machine agent's, on Linux
 
 
 class NoIdentity(Exception):
@@ -45,6 +52,44 @@ def host_secret(world: World, name: str) -> str:
         doc = {"name": name, "secret": secrets.token_hex(16)}
         world.store.put(COLL, name, doc)
     return str(doc["secret"])
+
+
+def arc_key_dir(world: World) -> Path:
+    """Where the Arc endpoint writes its key files (``Settings.arc_key_dir``)."""
+    chosen = world.settings.arc_key_dir
+    if chosen:
+        return Path(chosen)
+    agent = Path(AGENT_KEY_DIR)
+    if agent.is_dir() and os.access(agent, os.W_OK):
+        return agent
+    return Path(world.state_dir or ".") / "azcmagent" / "tokens"
+
+
+def arc_challenge(world: World, host: str) -> Path:
+    """A new key file for ``host``: its path goes in the 401's ``WWW-Authenticate: Basic
+    realm=<path>``; whoever can read it proves it may have a token (the file is readable
+    by its owner only, as the agent keeps it for administrators and the himds group)."""
+    folder = arc_key_dir(world)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{uuid.uuid4()}.key"
+    secret = secrets.token_urlsafe(32)
+    path = folder / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret)
+    world.store.put(ARC_KEYS, name, {"name": name, "host": host, "secret": secret})
+    return path
+
+
+def arc_answer(world: World, host: str, presented: str) -> bool:
+    """Whether ``presented`` is the content of a key file issued to ``host``; a key is
+    good once (its file is removed when used)."""
+    for doc in world.store.find(ARC_KEYS, lambda d: d["host"] == host):
+        if hmac.compare_digest(doc["secret"].encode(), presented.encode()):
+            world.store.delete(ARC_KEYS, doc["name"])
+            (arc_key_dir(world) / doc["name"]).unlink(missing_ok=True)
+            return True
+    return False
 
 
 def select_identity(

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 def routes(world: World) -> Router:
     i = IdentityResponses(world)
     r = Router(case_insensitive=True)
-    r.add("GET", "/hosts/{host}/metadata/identity/oauth2/token", i.imds_token)  # IMDS (VMs)
-    r.add("GET", "/hosts/{host}/msi/token", i.appservice_token)  # App Service, Automation
+    # IMDS (VMs, scale sets) and Arc's HIMDS share the path; the host's kind decides
+    r.add("GET", "/hosts/{host}/metadata/identity/oauth2/token", i.metadata_token)
+    # App Service, Functions, slots, Container Apps, Automation
+    r.add("GET", "/hosts/{host}/msi/token", i.appservice_token)
     return r

@@ -1,5 +1,8 @@
 """Microsoft.Compute: what a virtual machine gets from its provider (a ``vmId``, its creation
-time, an ``etag``); its PUT/PATCH is long-running (``ids.ASYNC_TYPES``, ``operations.py``)."""
+time, an ``etag``) and what a scale set does (a ``uniqueId``, its ``upgradePolicy``, Manual
+unless given); their PUT/PATCH is long-running (``ids.ASYNC_TYPES``, ``operations.py``).
+
+Scale sets: tests/reference/hosts/ (Microsoft.Compute 2024-03-01, virtualMachineScaleSet.json)."""
 
 from __future__ import annotations
 
@@ -25,3 +28,10 @@ class Compute(ArmModel):
             "vmId", (existing or {}).get("properties", {}).get("vmId") or str(uuid.uuid4())
         )
         doc["properties"].setdefault("timeCreated", iso(doc["_created"]))
+
+    def _vmss_props(self, doc: Doc, existing: Doc | None) -> None:
+        old = (existing or {}).get("properties") or {}
+        props = doc["properties"]
+        props.setdefault("uniqueId", old.get("uniqueId") or str(uuid.uuid4()))
+        props.setdefault("timeCreated", old.get("timeCreated") or iso(doc["_created"]))
+        props.setdefault("upgradePolicy", old.get("upgradePolicy") or {"mode": "Manual"})

@@ -1,6 +1,6 @@
 """Microsoft.ManagedIdentity: user-assigned identities (a principal and its managed-identity
 service principal minted through the directory), the ``identity`` block of the resources that
-carry one (Compute, Automation, Web, HybridCompute, Insights: PUT replaces, PATCH merges), the
+carry one (Compute, Automation, Web, App, HybridCompute, Insights: PUT replaces, PATCH merges), the
 system-assigned identity by scope, and what each host's identity endpoint serves."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ import uuid
 from typing import Any
 
 from ..exceptions import ArmError
-from ..ids import HOST_KINDS, UAMI, Doc, Rid
+from ..ids import CONTAINER_APP, HOST_KINDS, UAMI, Doc, Rid
 from .base import RES, ArmModel
+from .web import host_name
 
 
 def _identity_set(type_: Any) -> set[str]:
@@ -23,9 +24,15 @@ def _identity_set(type_: Any) -> set[str]:
     }
 
 
-def _identity_type(kinds: set[str]) -> str:
+def _identity_type(kinds: set[str], type_: str = "") -> str:
+    """The type as the provider's spec spells it: Container Apps (common-types v3
+    ``ManagedServiceIdentityType``) without the space the others write."""
     if kinds == {"systemassigned", "userassigned"}:
-        return "SystemAssigned, UserAssigned"
+        return (
+            "SystemAssigned,UserAssigned"
+            if type_ == CONTAINER_APP.lower()
+            else "SystemAssigned, UserAssigned"
+        )
     if kinds == {"systemassigned"}:
         return "SystemAssigned"
     if kinds == {"userassigned"}:
@@ -199,7 +206,7 @@ class ManagedIdentities(ArmModel):
         if not kinds:
             doc.pop("identity", None)
             return
-        out: Doc = {"type": _identity_type(kinds)}
+        out: Doc = {"type": _identity_type(kinds, doc.get("_type", ""))}
         if system:
             out["principalId"] = system["principalId"]
             out["tenantId"] = tid
@@ -222,7 +229,7 @@ class ManagedIdentities(ArmModel):
             if kind:
                 out.append(
                     {
-                        "name": doc["name"],
+                        "name": host_name(doc),
                         "kind": kind,
                         "resource_id": doc["id"],
                         "tenant": doc["_tenant"],

@@ -1,6 +1,7 @@
 """Microsoft.Resources: subscriptions, resource groups, and resources of any type (PUT
 replaces, PATCH merges, envelope fields, location rules). A provider's own rules run from
-``put_resource`` (``msi.py``, ``insights.py``, ``compute.py``)."""
+``put_resource`` (``msi.py``, ``insights.py``, ``compute.py``, ``web.py``,
+``containerapps.py``, ``hybridcompute.py``)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,19 @@ from typing import Any
 
 from ..exceptions import ArmError, invalid_content
 from ..ids import (
+    ARC,
     ASYNC_TYPES,
     AUTOMATION,
+    CONTAINER_APP,
     DCE,
     DCR,
     FIC,
     HOST_KINDS,
     UAMI,
     VM,
+    VMSS,
+    WEB_SLOT,
+    WEBSITE,
     Doc,
     Rid,
     canonical_type,
@@ -29,6 +35,7 @@ from .compute import VM_ETAG_SINCE, vm_etag
 # properties the server owns and a PUT does not clear
 _READONLY_PROPS = {
     VM.lower(): ("vmId", "timeCreated", "instanceView"),
+    VMSS.lower(): ("uniqueId", "timeCreated"),
     DCR.lower(): ("immutableId",),
     DCE.lower(): ("immutableId",),
 }
@@ -227,6 +234,8 @@ class Resources(ArmModel):
         now = self._now()
         if existing is None and patch:
             raise self.not_found(rid)
+        if tlow == ARC.lower():
+            self._machine_identity(body.get("identity"))
         if existing is None:
             location = body.get("location")
             if not location and len(rid.names) == 1:
@@ -303,6 +312,14 @@ class Resources(ArmModel):
             self._dce_props(doc, existing, rid)
         elif tlow == VM.lower():
             self._vm_props(doc, existing)
+        elif tlow == VMSS.lower():
+            self._vmss_props(doc, existing)
+        elif tlow in (WEBSITE.lower(), WEB_SLOT.lower()):
+            self._site_props(doc, existing)
+        elif tlow == CONTAINER_APP.lower():
+            self._container_app_props(doc, existing)
+        elif tlow == ARC.lower():
+            self._machine_props(doc, existing)
         if "identity" in body or (not patch and old_identity is not None):
             self._apply_identity(doc, tid, body.get("identity"), patch=patch)
         # provisioning state

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from ...http import Req, empty, json_response
 from ..exceptions import ArmError, invalid_content
 from ..ids import (
+    ACCEPTED_PATCH_TYPES,
     ASYNC_TYPES,
     FIC,
     IDENTITY_TYPES,
@@ -205,6 +206,10 @@ class ResourceResponses(ArmResponses):
         )
         out = self.arm.render(doc, ctx.api_version)
         status = 201 if created else 200
+        if patch and tlow in ACCEPTED_PATCH_TYPES:  # 202, then the Location says when it is done
+            op = self.arm.start_operation(rid, "patch", doc.get("location", "westus2"))
+            headers = self._lro_headers(req, rid, op)
+            return empty(202, {"Location": headers["Location"], **self._retry_after()})
         if tlow in ASYNC_TYPES:
             op = self.arm.start_operation(
                 rid, "patch" if patch else "put", doc.get("location", "westus2")
