@@ -13,28 +13,38 @@ TESTS = Path(__file__).resolve().parents[1]
 REF = TESTS / "reference"
 
 
+MANIFESTS = sorted(REF.rglob("SOURCES.json"))  # one per folder of vendored material
+NOT_DATA = ("SOURCES.json", "README.md", "refresh.py")
+
+
+def _entries(manifest: Path) -> list[dict[str, object]]:
+    return list(json.loads(manifest.read_text())["files"])
+
+
 def test_every_vendored_file_is_present_and_intact() -> None:
-    files = json.loads((REF / "SOURCES.json").read_text())["files"]
-    assert len(files) >= 70
-    for f in files:
-        assert {"local", "source_repo", "source_path", "commit", "sha256", "license"} <= set(f), f
-        if f.get("stored_as") == "xz":
-            data = lzma.decompress((REF / (f["local"] + ".xz")).read_bytes())
-        else:
-            data = (REF / f["local"]).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == f["sha256"], f["local"]
+    assert len(_entries(REF / "SOURCES.json")) >= 70
+    for manifest in MANIFESTS:
+        base = manifest.parent
+        for f in _entries(manifest):
+            keys = {"local", "source_repo", "source_path", "commit", "sha256", "license"}
+            assert keys <= set(f), (manifest, f)
+            local = str(f["local"])
+            if f.get("stored_as") == "xz":
+                data = lzma.decompress((base / (local + ".xz")).read_bytes())
+            else:
+                data = (base / local).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == f["sha256"], (manifest, local)
 
 
 def test_every_reference_file_is_listed() -> None:
+    """Every file under tests/reference is in the manifest of its folder (the nearest
+    SOURCES.json above it), and every manifest entry exists."""
     listed = {
-        f["local"] + (".xz" if f.get("stored_as") == "xz" else "")
-        for f in json.loads((REF / "SOURCES.json").read_text())["files"]
+        (m.parent / (str(f["local"]) + (".xz" if f.get("stored_as") == "xz" else ""))).resolve()
+        for m in MANIFESTS
+        for f in _entries(m)
     }
-    on_disk = {
-        p.relative_to(REF).as_posix()
-        for p in REF.rglob("*")
-        if p.is_file() and p.name not in ("SOURCES.json", "README.md", "refresh.py")
-    }
+    on_disk = {p.resolve() for p in REF.rglob("*") if p.is_file() and p.name not in NOT_DATA}
     assert on_disk == listed
 
 
